@@ -1,0 +1,121 @@
+"""Reader of the price store the relay writes (DESIGN.md §5).
+
+`stock:realtime:{code}` holds the latest tick as JSON (the feed's fields plus
+`received_at`, server time, ISO 8601 or epoch seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.utils import timezone
+
+from marketdata.redis import get_redis
+
+logger = logging.getLogger(__name__)
+
+REALTIME_KEY = "stock:realtime:{code}"
+
+
+@dataclass(frozen=True)
+class Quote:
+    code: str
+    price: Decimal
+    base: Decimal | None  # previous close; the day's change is measured from it
+    volume: int | None
+    dt: str | None  # exchange time as the feed sent it
+    received_at: datetime
+    raw: dict
+
+    @property
+    def change(self) -> Decimal | None:
+        return None if self.base is None else self.price - self.base
+
+    @property
+    def change_pct(self) -> Decimal | None:
+        if not self.base:
+            return None
+        return ((self.price - self.base) / self.base * 100).quantize(Decimal("0.01"))
+
+    @property
+    def age_seconds(self) -> float:
+        return (timezone.now() - self.received_at).total_seconds()
+
+    def is_fresh(self, max_age_seconds: int | None = None) -> bool:
+        limit = settings.PRICE_STALE_SECONDS if max_age_seconds is None else max_age_seconds
+        return self.age_seconds <= limit
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _received_at(value) -> datetime | None:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def parse_quote(code: str, payload: str | None) -> Quote | None:
+    """A stored tick -> Quote; None (and a log line) for anything unusable."""
+    if payload is None:
+        return None
+    try:
+        tick = json.loads(payload)
+    except ValueError:
+        logger.warning("price store: unreadable JSON for %s", code)
+        return None
+    if not isinstance(tick, dict):
+        return None
+    price = _decimal(tick.get("close"))
+    received_at = _received_at(tick.get("received_at"))
+    if price is None or price <= 0 or received_at is None:
+        logger.warning("price store: tick for %s lacks close or received_at", code)
+        return None
+    volume = tick.get("cumulativeVolume", tick.get("volume"))
+    return Quote(
+        code=code,
+        price=price,
+        base=_decimal(tick.get("base")),
+        volume=volume if isinstance(volume, int) else None,
+        dt=tick.get("dt"),
+        received_at=received_at,
+        raw=tick,
+    )
+
+
+def latest_price(code: str) -> Quote | None:
+    return parse_quote(code, get_redis().get(REALTIME_KEY.format(code=code)))
+
+
+def latest_prices(codes) -> dict[str, Quote]:
+    """Quotes for many codes in one round trip (MGET). Codes without a usable tick are absent."""
+    codes = list(dict.fromkeys(codes))
+    if not codes:
+        return {}
+    payloads = get_redis().mget([REALTIME_KEY.format(code=code) for code in codes])
+    quotes = (parse_quote(code, payload) for code, payload in zip(codes, payloads, strict=True))
+    return {quote.code: quote for quote in quotes if quote is not None}
+
+
+def store_tick(tick: dict, *, received_at: datetime | None = None, ttl_seconds: int = 3600) -> None:
+    """Write one tick the way the relay does (used by the demo seeding and tests)."""
+    stamped = {**tick, "received_at": (received_at or timezone.now()).isoformat()}
+    get_redis().set(REALTIME_KEY.format(code=tick["code"]), json.dumps(stamped), ex=ttl_seconds)

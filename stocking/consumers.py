@@ -1,0 +1,89 @@
+"""WebSocket authentication shared by private consumers, and /ws/ping/ which proves the wiring.
+
+A browser is authenticated by its session cookie (AuthMiddlewareStack). A script
+sends its JWT as the first message, never in the URL (URLs end up in logs):
+    {"action": "authenticate", "token": "<access token>"}
+"""
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+MAX_MESSAGE_BYTES = 4096
+CLOSE_UNAUTHENTICATED = 4401
+
+
+@database_sync_to_async
+def _user_from_access_token(raw: str):
+    try:
+        token = AccessToken(raw)
+    except TokenError:
+        return None
+    return get_user_model().objects.filter(pk=token["user_id"], is_active=True).first()
+
+
+class AuthenticatedJsonConsumer(AsyncWebsocketConsumer):
+    """Accepts the socket; private actions wait until the user is known."""
+
+    user = None
+
+    async def connect(self):
+        scope_user = self.scope.get("user")
+        self.user = scope_user if scope_user is not None and scope_user.is_authenticated else None
+        await self.accept()
+        if self.user is not None:
+            await self.on_authenticated()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
+            await self.send_error("bad_message", f"Send JSON text frames of at most {MAX_MESSAGE_BYTES} bytes.")
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.send_error("malformed_json", "The message is not valid JSON.")
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("action"), str):
+            await self.send_error("bad_message", 'Messages are objects with an "action".')
+            return
+        action = message["action"]
+        if action == "authenticate":
+            await self.authenticate(message.get("token"))
+            return
+        if self.user is None:
+            await self.send_error("not_authenticated", "Authenticate first (session cookie or a JWT message).")
+            return
+        await self.handle_action(action, message)
+
+    async def authenticate(self, token):
+        user = await _user_from_access_token(token) if isinstance(token, str) else None
+        if user is None:
+            await self.send_error("authentication_failed", "Token is invalid or expired.")
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        await self.on_authenticated()
+
+    async def on_authenticated(self):
+        await self.send_json({"type": "authenticated", "username": self.user.get_username()})
+
+    async def handle_action(self, action: str, message: dict):
+        await self.send_error("unknown_action", f"Unknown action {action!r}.")
+
+    async def send_json(self, payload: dict):
+        await self.send(text_data=json.dumps(payload, ensure_ascii=False))
+
+    async def send_error(self, code: str, message: str):
+        await self.send_json({"type": "error", "code": code, "message": message})
+
+
+class PingConsumer(AuthenticatedJsonConsumer):
+    async def handle_action(self, action: str, message: dict):
+        if action == "ping":
+            await self.send_json({"type": "pong", "username": self.user.get_username()})
+        else:
+            await super().handle_action(action, message)

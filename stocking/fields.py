@@ -1,0 +1,48 @@
+"""Input fields shared by the APIs: whole won amounts and prices."""
+
+from decimal import Decimal, InvalidOperation
+
+from rest_framework import serializers
+
+MAX_WON = Decimal("1000000000000")  # 1조 won: beyond any paper account
+
+
+class WonField(serializers.Field):
+    """A positive whole-won amount, as a JSON number or a numeric string; rendered as a number.
+
+    Rejects booleans, fractions (KRW has no minor unit), NaN/infinity and absurd sizes.
+    """
+
+    default_error_messages = {
+        "invalid": "Enter a whole number of won, e.g. 100000.",
+        "fraction": "Won has no fractions; enter a whole number.",
+        "min": "Must be at least {min_value:,} won.",
+        "max": "Must be at most {max_value:,} won.",
+    }
+
+    def __init__(self, *, min_value: Decimal = Decimal(1), max_value: Decimal = MAX_WON, **kwargs):
+        self.min_value = min_value
+        self.max_value = max_value
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> Decimal:
+        if isinstance(data, bool) or not isinstance(data, int | float | str | Decimal):
+            self.fail("invalid")
+        if isinstance(data, str) and (not data.strip() or len(data) > 30):
+            self.fail("invalid")
+        try:
+            value = Decimal(str(data).strip())
+        except InvalidOperation:
+            self.fail("invalid")
+        if not value.is_finite():
+            self.fail("invalid")
+        if value != value.to_integral_value():
+            self.fail("fraction")
+        if value < self.min_value:
+            self.fail("min", min_value=self.min_value)
+        if value > self.max_value:
+            self.fail("max", max_value=self.max_value)
+        return value.quantize(Decimal(1))
+
+    def to_representation(self, value):
+        return int(value)

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from marketdata import api as marketdata_api
+from marketdata import views as marketdata_views
+from stocking import api as auth_api
+from stocking import views
+
+api_v1 = [
+    path("auth/register", auth_api.RegisterApi.as_view(), name="api-register"),
+    path("auth/token", auth_api.TokenApi.as_view(), name="api-token"),
+    path("auth/token/refresh", auth_api.TokenRefreshApi.as_view(), name="api-token-refresh"),
+    path("auth/logout", auth_api.LogoutApi.as_view(), name="api-logout"),
+    path("auth/me", auth_api.MeApi.as_view(), name="api-me"),
+    path("stocks", marketdata_api.StockListApi.as_view(), name="api-stocks"),
+    path("stocks/<str:code>", marketdata_api.StockDetailApi.as_view(), name="api-stock"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("signup/", views.signup, name="signup"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("market/", marketdata_views.market, name="market"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "stocking.errors.json_404"
+handler500 = "stocking.errors.json_500"

@@ -1,0 +1,150 @@
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.helpers import assert_error
+
+User = get_user_model()
+pytestmark = pytest.mark.django_db
+
+
+def register(client, **overrides):
+    body = {"username": "jiwoo", "password": "correct-horse-battery", "email": "jiwoo@example.com", **overrides}
+    return client.post("/api/v1/auth/register", body, format="json")
+
+
+def test_it_registers_a_user_and_answers_201(api_client):
+    response = register(api_client)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["username"] == "jiwoo"
+    assert body["email"] == "jiwoo@example.com"
+    assert "password" not in body
+    assert User.objects.get(username="jiwoo").check_password("correct-horse-battery")
+
+
+def test_it_rejects_a_taken_username_case_insensitively_and_writes_nothing(api_client, user):
+    before = User.objects.count()
+    error = assert_error(register(api_client, username=user.username.upper()), 400, "validation_error")
+    assert "username" in error["details"]
+    assert User.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [("short1", "too short"), ("password123", "too common"), ("12345678901", "entirely numeric")],
+)
+def test_it_rejects_a_weak_password(api_client, password, why):
+    error = assert_error(register(api_client, password=password), 400, "validation_error")
+    assert "password" in error["details"], why
+    assert not User.objects.filter(username="jiwoo").exists()
+
+
+def test_it_rejects_a_missing_password_and_bad_username(api_client):
+    response = api_client.post("/api/v1/auth/register", {"username": "bad name!"}, format="json")
+    error = assert_error(response, 400, "validation_error")
+    assert set(error["details"]) == {"username", "password"}
+    assert User.objects.count() == 0
+
+
+def test_it_rejects_malformed_json(api_client):
+    response = api_client.post("/api/v1/auth/register", data="{not json", content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+    assert User.objects.count() == 0
+
+
+def test_it_rejects_a_wrong_content_type(api_client):
+    response = api_client.post(
+        "/api/v1/auth/register", data="username=x&password=y", content_type="application/x-www-form-urlencoded"
+    )
+    assert_error(response, 415, "unsupported_media_type")
+    assert User.objects.count() == 0
+
+
+def test_token_me_refresh_and_logout_round_trip(api_client, user, password):
+    tokens = api_client.post(
+        "/api/v1/auth/token", {"username": user.username, "password": password}, format="json"
+    ).json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    me = api_client.get("/api/v1/auth/me")
+    assert me.status_code == 200
+    assert me.json()["username"] == user.username
+
+    rotated = api_client.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert rotated.status_code == 200
+    new_refresh = rotated.json()["refresh"]
+    assert new_refresh != tokens["refresh"]
+    # rotation blacklists the old refresh token
+    reused = api_client.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert_error(reused, 401, "token_not_valid")
+
+    assert api_client.post("/api/v1/auth/logout", {"refresh": new_refresh}, format="json").status_code == 204
+    after_logout = api_client.post("/api/v1/auth/token/refresh", {"refresh": new_refresh}, format="json")
+    assert_error(after_logout, 401, "token_not_valid")
+
+
+def test_access_token_lives_15_minutes(api_client, user, password):
+    tokens = api_client.post(
+        "/api/v1/auth/token", {"username": user.username, "password": password}, format="json"
+    ).json()
+    token = AccessToken(tokens["access"])
+    assert token["exp"] - token["iat"] == 15 * 60
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    with time_machine.travel(timedelta(minutes=16)):
+        assert_error(api_client.get("/api/v1/auth/me"), 401, "token_not_valid")
+
+
+def test_it_rejects_a_forged_token(api_client, user):
+    token = AccessToken.for_user(user)
+    header, payload, _signature = str(token).split(".")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {header}.{payload}.forgedsignature")
+    assert_error(api_client.get("/api/v1/auth/me"), 401, "token_not_valid")
+
+
+def test_me_without_credentials_is_401(api_client):
+    assert_error(api_client.get("/api/v1/auth/me"), 401, "not_authenticated")
+
+
+def test_wrong_password_is_401_and_the_fifth_failure_locks_the_account(api_client, user, password):
+    def attempt(secret):
+        return api_client.post("/api/v1/auth/token", {"username": user.username, "password": secret}, format="json")
+
+    for _ in range(4):
+        assert_error(attempt("wrong-password"), 401, "authentication_failed")
+    assert_error(attempt("wrong-password"), 429, "locked_out")
+    # even the right password is refused while locked
+    assert_error(attempt(password), 429, "locked_out")
+
+
+def test_logout_with_someone_elses_refresh_token_is_refused(jwt_client, password):
+    from tests.factories import UserFactory
+
+    other = UserFactory()
+    other_tokens = jwt_client.post(
+        "/api/v1/auth/token", {"username": other.username, "password": password}, format="json"
+    ).json()
+    response = jwt_client.post("/api/v1/auth/logout", {"refresh": other_tokens["refresh"]}, format="json")
+    assert_error(response, 401, "token_not_valid")
+    # the other user's token still works
+    still_ok = jwt_client.post("/api/v1/auth/token/refresh", {"refresh": other_tokens["refresh"]}, format="json")
+    assert still_ok.status_code == 200
+
+
+def test_register_is_throttled_with_retry_after(api_client, settings):
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import ScopedRateThrottle
+
+    original = ScopedRateThrottle.THROTTLE_RATES
+    ScopedRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "auth": "2/min"}
+    try:
+        for _ in range(2):
+            register(api_client, username=f"u{_}", password="x")
+        response = register(api_client, username="u3", password="x")
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = original
+    error = assert_error(response, 429, "throttled")
+    assert int(response["Retry-After"]) > 0
+    assert error["details"]["retry_after_seconds"] > 0
