@@ -2,11 +2,13 @@
 
 from decimal import Decimal, InvalidOperation
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_WON = Decimal("1000000000000")  # 1조 won: beyond any paper account
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": int(MAX_WON), "example": 1000000})
 class WonField(serializers.Field):
     """A positive whole-won amount, as a JSON number or a numeric string; rendered as a number.
 

@@ -15,6 +15,7 @@ api_v1 = [
     path("auth/me", auth_api.MeApi.as_view(), name="api-me"),
     path("stocks", marketdata_api.StockListApi.as_view(), name="api-stocks"),
     path("stocks/<str:code>", marketdata_api.StockDetailApi.as_view(), name="api-stock"),
+    path("", include("portfolio.urls_api")),
 ]
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("market/", marketdata_views.market, name="market"),
+    path("", include("portfolio.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
@@ -7,6 +8,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from portfolio.selectors import account_get_open, portfolio_summary
 from stocking.errors import ApplicationError
 from stocking.services import user_register
 
@@ -41,7 +43,8 @@ def signup(request):
                     form.add_error(field if field in form.fields else None, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome, {user.username}! Your paper account is ready.")
+            cash = f"{settings.STARTING_CASH:,.0f}원"
+            messages.success(request, f"Welcome, {user.username}! Your paper account holds {cash} of virtual cash.")
             return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})
 
@@ -59,4 +62,5 @@ def logout_view(request):
 
 @login_required
 def dashboard(request):
-    return render(request, "dashboard.html")
+    account = account_get_open(user=request.user)
+    return render(request, "dashboard.html", {"summary": portfolio_summary(account=account)})

@@ -3,7 +3,8 @@ import redis as redis_lib
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory
+from portfolio.audit import ledger_audit
+from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory, open_account_for
 
 
 @pytest.fixture(autouse=True)
@@ -13,6 +14,21 @@ def _clean_redis():
     client.flushdb()
     yield
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _ledger_invariants(request):
+    """After every test that touched the database, the ledger invariants of DESIGN.md §7 hold."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db", "live_server"} & set(
+        request.fixturenames
+    )
+    if not uses_db or request.node.get_closest_marker("corrupts_ledger"):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up before us, so torn down after the audit
+    yield
+    violations, _, _ = ledger_audit()
+    assert not violations, "ledger invariants broken:\n" + "\n".join(map(str, violations))
 
 
 @pytest.fixture
@@ -29,7 +45,10 @@ def api_client():
 
 @pytest.fixture
 def user(db):
-    return UserFactory()
+    """A registered user with an open paper account (STARTING_CASH), as registration leaves it."""
+    user = UserFactory()
+    open_account_for(user)
+    return user
 
 
 @pytest.fixture
@@ -64,3 +83,26 @@ def samsung(db):
 @pytest.fixture
 def hynix(db):
     return StockFactory(code="A000660", name="SK하이닉스", name_en="SK hynix", market="KOSPI", market_cap_rank=2)
+
+
+@pytest.fixture
+def store_price():
+    """Write a tick into the price store in the relay's format."""
+    from marketdata.prices import store_tick
+
+    def store(code, close, *, base=None, received_at=None, volume=1000):
+        store_tick(
+            {
+                "code": code,
+                "close": close,
+                "base": base if base is not None else close,
+                "volume": volume,
+                "cumulativeVolume": volume,
+                "dt": "2026-11-25T01:00:00Z",
+                "session": "REGULAR",
+                "currency": "KRW",
+            },
+            received_at=received_at,
+        )
+
+    return store

@@ -31,3 +31,9 @@ class StockFactory(factory.django.DjangoModelFactory):
     name_en = factory.Sequence(lambda n: f"Test Corp {n}")
     market = Market.KOSPI
     market_cap_rank = factory.Sequence(lambda n: 1000 + n)
+
+
+def open_account_for(user, starting_cash=None):
+    from portfolio.services import account_open
+
+    return account_open(user=user, starting_cash=starting_cash)

@@ -77,6 +77,9 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 _db = DATABASES["default"]
+# Keep connections between requests (opening one costs more than a simple query); checked before reuse.
+_db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+_db["CONN_HEALTH_CHECKS"] = True
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
         # Writers take the lock at BEGIN, so concurrent read-modify-write
@@ -178,6 +181,8 @@ REST_FRAMEWORK = {
         "orders": env("THROTTLE_ORDERS", default="200/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # `?format=csv` is ours (ledger export), not DRF's renderer switch
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -218,6 +223,23 @@ if DEBUG:
 MARKETDATA_SOURCE = env("MARKETDATA_SOURCE", default="simulator")
 TOSS_WS_URL = env("TOSS_WS_URL", default="")  # required when MARKETDATA_SOURCE=toss
 TOSS_WS_HEADERS = env.json("TOSS_WS_HEADERS", default={})
+# Relay (`manage.py run_relay`, marketdata/relay/). Secrets (TOSS_WS_HEADERS, the guest key) are never defaulted or logged.
+TOSS_WS_ORIGIN = env("TOSS_WS_ORIGIN", default="https://www.tossinvest.com")
+TOSS_GUEST_KEY_URL = env("TOSS_GUEST_KEY_URL", default="")  # optional: fetch a guest authorization per connection
+TOSS_DESTINATION_ENCODING = env("TOSS_DESTINATION_ENCODING", default="plain")  # or percent-slashes (RabbitMQ)
+TOSS_HEARTBEAT_MS = env("TOSS_HEARTBEAT_MS", default="5000,5000")  # STOMP heart-beat offer: send,receive
+TOSS_CONNECT_TIMEOUT_SECONDS = env.float("TOSS_CONNECT_TIMEOUT_SECONDS", default=10.0)
+TOSS_SUBSCRIBE_ACTIVE_STOCKS = env.bool("TOSS_SUBSCRIBE_ACTIVE_STOCKS", default=True)  # when the set is empty
+SIMULATOR_SEED = env.int("SIMULATOR_SEED", default=None)  # unset: a fresh seed per run, logged
+SIMULATOR_TICKS_PER_SECOND = env.float("SIMULATOR_TICKS_PER_SECOND", default=300.0)
+REPLAY_SPEED = env("REPLAY_SPEED", default="1.0")  # "max", or a multiple of the recorded speed
+RELAY_BACKOFF_BASE_SECONDS = env.float("RELAY_BACKOFF_BASE_SECONDS", default=1.0)
+RELAY_BACKOFF_CAP_SECONDS = env.float("RELAY_BACKOFF_CAP_SECONDS", default=60.0)
+RELAY_HEALTH_INTERVAL_SECONDS = env.float("RELAY_HEALTH_INTERVAL_SECONDS", default=3.0)
+RELAY_BATCH_MAX = env.int("RELAY_BATCH_MAX", default=500)  # ticks per Redis pipeline at most
+RELAY_POLL_SECONDS = env.float("RELAY_POLL_SECONDS", default=0.2)
+RELAY_RECEIPT_TIMEOUT_SECONDS = env.float("RELAY_RECEIPT_TIMEOUT_SECONDS", default=5.0)
+RELAY_DISCONNECT_TIMEOUT_SECONDS = env.float("RELAY_DISCONNECT_TIMEOUT_SECONDS", default=2.0)
 PRICE_STALE_SECONDS = env.int("PRICE_STALE_SECONDS", default=60)
 MARKET_HOURS_ENFORCED = env.bool("MARKET_HOURS_ENFORCED", default=False)
 COMMISSION_RATE = Decimal(env("COMMISSION_RATE", default="0.00015"))

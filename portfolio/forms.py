@@ -1,0 +1,40 @@
+from django import forms
+
+from portfolio.models import TransactionType
+from stocking.fields import MAX_WON
+
+
+class CashForm(forms.Form):
+    amount = forms.IntegerField(
+        min_value=1,
+        max_value=int(MAX_WON),
+        widget=forms.NumberInput(attrs={"placeholder": "e.g. 1000000", "step": 1, "inputmode": "numeric"}),
+        error_messages={"invalid": "Enter a whole number of won."},
+    )
+
+
+class LedgerFilterForm(forms.Form):
+    type = forms.ChoiceField(choices=[("", "All types"), *TransactionType.choices], required=False)
+    stock = forms.RegexField(
+        regex=r"^A?[0-9A-Z]{6}$",
+        required=False,
+        max_length=7,
+        widget=forms.TextInput(attrs={"placeholder": "A005930"}),
+        error_messages={"invalid": "A code like A005930 or 005930."},
+    )
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_stock(self):
+        code = self.cleaned_data["stock"].upper()
+        return f"A{code}" if code and not code.startswith("A") else code
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "Must not be before the start date.")
+        return data
+
+
+class WatchlistForm(forms.Form):
+    name = forms.CharField(max_length=50, widget=forms.TextInput(attrs={"placeholder": "New list, e.g. 반도체"}))

@@ -1,0 +1,177 @@
+"""Portfolio pages: cash and holdings, the ledger, account reset, watchlists. Thin: services do the work."""
+
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from marketdata.selectors import stock_get, stock_search
+from portfolio import selectors, services
+from portfolio.forms import CashForm, LedgerFilterForm, WatchlistForm
+from stocking.errors import ApplicationError
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@login_required
+def portfolio_page(request):
+    summary = selectors.portfolio_summary(account=selectors.account_get_open(user=request.user))
+    return render(
+        request,
+        "portfolio/portfolio.html",
+        {"summary": summary, "deposit_form": CashForm(prefix="deposit"), "withdraw_form": CashForm(prefix="withdraw")},
+    )
+
+
+@login_required
+@require_POST
+def cash_move(request, direction: str):
+    """Deposit or withdraw from the portfolio page; htmx swaps the cash panel, errors inline."""
+    service = {"deposit": services.account_deposit, "withdraw": services.account_withdraw}[direction]
+    form = CashForm(request.POST, prefix=direction)
+    done = None
+    if form.is_valid():
+        try:
+            service(user=request.user, amount=Decimal(form.cleaned_data["amount"]))
+        except ApplicationError as exc:
+            form.add_error("amount", exc.message)
+        else:
+            done = f"{direction.capitalize()} of {form.cleaned_data['amount']:,}원 done."
+            form = CashForm(prefix=direction)
+    if not _is_htmx(request):
+        if done:
+            messages.success(request, done)
+        else:
+            messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("portfolio")
+    summary = selectors.portfolio_summary(account=selectors.account_get_open(user=request.user))
+    forms = {"deposit_form": CashForm(prefix="deposit"), "withdraw_form": CashForm(prefix="withdraw")}
+    forms[f"{direction}_form"] = form
+    return render(request, "portfolio/_cash_panel.html", {"summary": summary, "done": done, **forms})
+
+
+@login_required
+def ledger_page(request):
+    form = LedgerFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = selectors.transactions_list(
+        account=selectors.account_get_open(user=request.user),
+        transaction_type=filters.get("type") or None,
+        stock_code=filters.get("stock") or None,
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+    )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    csv_query = urlencode({**{k: v for k, v in query.items() if k in form.fields}, "format": "csv"})
+    return render(
+        request,
+        "portfolio/ledger.html",
+        {"form": form, "page": page, "query": urlencode(query), "csv_query": csv_query},
+    )
+
+
+@login_required
+def reset_page(request):
+    account = selectors.account_get_open(user=request.user)
+    if request.method == "POST":
+        if request.POST.get("confirm") != "RESET":
+            messages.error(request, "Type RESET to confirm.")
+        else:
+            try:
+                services.account_reset(user=request.user)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request, "Your paper account starts again with fresh cash. The old one stays in the ledger."
+                )
+                return redirect("portfolio")
+    return render(request, "portfolio/reset.html", {"summary": selectors.portfolio_summary(account=account)})
+
+
+# --- watchlists -------------------------------------------------------------
+
+
+def _watchlists_context(request, **extra):
+    lists = list(selectors.watchlists_for(user=request.user))
+    max_lists, max_items = selectors.watchlist_limits(user=request.user)
+    return {"watchlists": lists, "max_lists": max_lists, "max_items": max_items, "form": WatchlistForm(), **extra}
+
+
+def _watchlists_response(request, error=None):
+    if _is_htmx(request):
+        return render(request, "portfolio/_watchlists.html", _watchlists_context(request, error=error))
+    if error:
+        messages.error(request, error)
+    return redirect("watchlists")
+
+
+@login_required
+def watchlists_page(request):
+    return render(request, "portfolio/watchlists.html", _watchlists_context(request))
+
+
+@login_required
+@require_POST
+def watchlist_create(request):
+    form = WatchlistForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            services.watchlist_create(user=request.user, name=form.cleaned_data["name"])
+        except ApplicationError as exc:
+            error = exc.message
+    else:
+        error = "Give the list a name of at most 50 characters."
+    return _watchlists_response(request, error)
+
+
+def _watchlist_action(request, action):
+    try:
+        action()
+    except ApplicationError as exc:
+        return _watchlists_response(request, exc.message)
+    return _watchlists_response(request)
+
+
+@login_required
+@require_POST
+def watchlist_delete(request, watchlist_id: int):
+    return _watchlist_action(request, lambda: services.watchlist_delete(user=request.user, watchlist_id=watchlist_id))
+
+
+@login_required
+@require_POST
+def watchlist_add(request, watchlist_id: int):
+    def add():
+        stock = stock_get(code=request.POST.get("stock_code", "")[:7])
+        services.watchlist_add_stock(user=request.user, watchlist_id=watchlist_id, stock=stock)
+
+    return _watchlist_action(request, add)
+
+
+@login_required
+@require_POST
+def watchlist_remove(request, watchlist_id: int, stock_code: str):
+    def remove():
+        stock = stock_get(code=stock_code)
+        services.watchlist_remove_stock(user=request.user, watchlist_id=watchlist_id, stock=stock)
+
+    return _watchlist_action(request, remove)
+
+
+@login_required
+def watchlist_stock_suggestions(request, watchlist_id: int):
+    """htmx: stocks matching the query, each with an add button for this list."""
+    query = request.GET.get("q", "")[:50].strip()
+    stocks = list(stock_search(query=query)[:8]) if query else []
+    return render(
+        request, "portfolio/_stock_suggestions.html", {"stocks": stocks, "watchlist_id": watchlist_id, "query": query}
+    )

@@ -1,0 +1,89 @@
+"""Server-rendered portfolio pages through the Django test client (the browser tests cover htmx)."""
+
+import pytest
+
+from portfolio.models import Account, Transaction, Watchlist
+from tests.factories import StockFactory, UserFactory, open_account_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def trader(client, user):
+    client.force_login(user)
+    return user
+
+
+def test_portfolio_page_shows_balances(client, trader):
+    html = client.get("/portfolio/").content.decode()
+    assert "10,000,000원" in html
+    assert 'data-testid="holdings"' in html
+
+
+def test_deposit_without_htmx_redirects_with_a_message(client, trader):
+    response = client.post("/portfolio/deposit/", {"deposit-amount": "1000"}, follow=True)
+    assert "Deposit of 1,000원 done." in response.content.decode()
+    assert Account.objects.get(user=trader).cash == 10_001_000
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "1.5", "abc", "", "1000000000001"])
+def test_bad_amounts_on_the_page_are_inline_errors_and_write_nothing(client, trader, amount):
+    before = Transaction.objects.count()
+    response = client.post("/portfolio/withdraw/", {"withdraw-amount": amount}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert 'class="field-error"' in response.content.decode()
+    assert Transaction.objects.count() == before
+
+
+def test_withdrawing_too_much_on_the_page_says_how_much_is_possible(client, trader):
+    response = client.post("/portfolio/withdraw/", {"withdraw-amount": "10000001"}, HTTP_HX_REQUEST="true")
+    assert "at most 10,000,000 won" in response.content.decode()
+    assert Transaction.objects.count() == 1
+
+
+def test_ledger_page_filters_and_links_the_csv(client, trader):
+    client.post("/portfolio/deposit/", {"deposit-amount": "1000"})
+    html = client.get("/portfolio/ledger/", {"type": "DEPOSIT"}).content.decode()
+    assert "1,000원" in html
+    assert "format=csv" in html
+    assert "type=DEPOSIT" in html
+    bad = client.get("/portfolio/ledger/", {"date_from": "2026-02-01", "date_to": "2026-01-01"}).content.decode()
+    assert "Must not be before the start date." in bad
+
+
+def test_reset_needs_the_typed_confirmation(client, trader):
+    client.post("/portfolio/reset/", {"confirm": "yes"})
+    assert Account.objects.filter(user=trader).count() == 1
+    response = client.post("/portfolio/reset/", {"confirm": "RESET"})
+    assert response.status_code == 302
+    assert Account.objects.filter(user=trader).count() == 2
+    assert Account.objects.filter(user=trader, is_open=True).count() == 1
+
+
+def test_watchlist_pages_create_add_remove_and_hide_other_users_lists(client, trader):
+    samsung = StockFactory(code="A005930", name="삼성전자")
+    client.post("/watchlists/new/", {"name": "관심"})
+    watchlist = Watchlist.objects.get(user=trader)
+    suggestions = client.get(f"/watchlists/{watchlist.pk}/suggest/", {"q": "삼성"}).content.decode()
+    assert "삼성전자" in suggestions
+    client.post(f"/watchlists/{watchlist.pk}/add/", {"stock_code": "A005930"})
+    assert list(watchlist.items.values_list("stock__code", flat=True)) == ["A005930"]
+    html = client.post(f"/watchlists/{watchlist.pk}/add/", {"stock_code": "A999999"}, HTTP_HX_REQUEST="true")
+    assert "No stock with code" in html.content.decode()
+    client.post(f"/watchlists/{watchlist.pk}/remove/{samsung.code}/")
+    assert watchlist.items.count() == 0
+
+    other = UserFactory()
+    open_account_for(other)
+    theirs = Watchlist.objects.create(user=other, name="secret")
+    response = client.post(f"/watchlists/{theirs.pk}/delete/", HTTP_HX_REQUEST="true")
+    assert "No such watchlist." in response.content.decode()
+    assert Watchlist.objects.filter(pk=theirs.pk).exists()
+    assert "secret" not in client.get("/watchlists/").content.decode()
+
+
+def test_pages_need_login(client):
+    for path in ["/portfolio/", "/portfolio/ledger/", "/portfolio/reset/", "/watchlists/"]:
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/login/")
