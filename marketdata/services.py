@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from marketdata.models import Market, Stock, stock_code_validator
 
@@ -52,11 +52,13 @@ def stocks_load_csv(*, path: Path = DEFAULT_STOCKS_CSV, deactivate_missing: bool
             )
     with transaction.atomic():
         existing = set(Stock.objects.values_list("code", flat=True))
+        # MySQL's upsert (ON DUPLICATE KEY) takes no conflict target; SQLite/PostgreSQL need one.
+        target = ["code"] if connection.features.supports_update_conflicts_with_target else None
         Stock.objects.bulk_create(
             rows,
             batch_size=500,
             update_conflicts=True,
-            unique_fields=["code"],
+            unique_fields=target,
             update_fields=["name", "name_en", "market", "sector", "market_cap_rank", "is_active"],
         )
         codes = {s.code for s in rows}

@@ -23,11 +23,16 @@ class Violation:
 
 
 def expected_reservations(account_ids) -> tuple[dict[int, Decimal], dict[tuple[int, int], int]]:
-    """What open orders hold: cash per account, shares per (account, stock).
+    """What working orders hold: cash per account, shares per (account, stock)."""
+    from trading.models import WORKING_STATUSES, Order  # trading builds on portfolio, not the reverse
 
-    No order type holds reservations until the order engine lands, so both are empty.
-    """
-    return {}, {}
+    working = Order.objects.filter(account_id__in=account_ids, status__in=WORKING_STATUSES)
+    cash = dict(working.values("account_id").annotate(total=Sum("reserved_cash")).values_list("account_id", "total"))
+    shares = {
+        (row["account_id"], row["stock_id"]): row["total"]
+        for row in working.values("account_id", "stock_id").annotate(total=Sum("reserved_quantity"))
+    }
+    return cash, shares
 
 
 def ledger_audit(*, account_ids: list[int] | None = None) -> tuple[list[Violation], int, int]:

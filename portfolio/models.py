@@ -84,6 +84,10 @@ class Transaction(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="transactions")
     stock = models.ForeignKey("marketdata.Stock", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     transaction_type = models.CharField(max_length=10, choices=TransactionType.choices)
+    order = models.ForeignKey("trading.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    execution = models.OneToOneField(
+        "trading.Execution", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_row"
+    )
     quantity = models.PositiveBigIntegerField(default=0)
     price = models.DecimalField(**WON, null=True, blank=True)
     amount = models.DecimalField(**WON, help_text="signed change of cash: cash_balance_after − cash_balance_before")

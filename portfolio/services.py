@@ -29,6 +29,7 @@ from portfolio.errors import (
 from portfolio.models import Account, Holding, Transaction, TransactionType, Watchlist, WatchlistItem
 from portfolio.selectors import account_withdrawable_cash, watchlist_limits
 from stocking.errors import ConflictError, NotFoundError
+from trading.events import account_event_record
 
 # --- accounts ------------------------------------------------------------------
 
@@ -69,6 +70,8 @@ def _ledger_write(
     settlement_date: date | None = None,
     memo: str = "",
     created_by=None,
+    order=None,
+    execution=None,
 ) -> Transaction:
     """Move the (locked) account's cash by `amount` and write the ledger row for it."""
     before = account.cash
@@ -92,7 +95,18 @@ def _ledger_write(
         settlement_date=settlement_date,
         memo=memo,
         created_by=created_by,
+        order=order,
+        execution=execution,
     )
+
+
+def _cash_changed(account: Account, reason: str, amount: Decimal) -> None:
+    account_event_record(
+        account=account,
+        event_type="cash.changed",
+        payload={"reason": reason, "amount": int(amount), "cash": int(account.cash),
+                 "available_cash": int(account.available_cash)},
+    )  # fmt: skip
 
 
 def _require_positive(amount: Decimal) -> None:
@@ -106,6 +120,7 @@ def account_deposit(*, user, amount: Decimal) -> Account:
     with transaction.atomic(durable=True):
         account = account_lock(user=user)
         _ledger_write(account=account, transaction_type=TransactionType.DEPOSIT, amount=amount)
+        _cash_changed(account, "deposit", amount)
     return account
 
 
@@ -124,6 +139,7 @@ def account_withdraw(*, user, amount: Decimal) -> Account:
                 details={"withdrawable_cash": int(withdrawable), "requested": int(amount)},
             )
         _ledger_write(account=account, transaction_type=TransactionType.WITHDRAW, amount=-amount)
+        _cash_changed(account, "withdraw", -amount)
     return account
 
 
@@ -137,9 +153,9 @@ def account_reset(*, user) -> Account:
 
 
 def _cancel_open_orders(*, account: Account) -> None:
-    """Orders arrive with the trading engine; until then an account holds no reservations."""
-    if account.reserved_cash or account.holdings.filter(reserved_quantity__gt=0).exists():
-        raise ConflictError("The account has reservations that no order explains.")
+    from trading.services import orders_cancel_for_account  # trading builds on portfolio: import at use
+
+    orders_cancel_for_account(account=account, reason="account reset")
 
 
 def account_adjust(*, account_id: int, amount: Decimal, reason: str, staff_user) -> Transaction:
@@ -150,13 +166,15 @@ def account_adjust(*, account_id: int, amount: Decimal, reason: str, staff_user)
         raise InvalidInput(details={"reason": ["Say why the balance is corrected."]})
     with transaction.atomic(durable=True):
         account = Account.objects.select_for_update().get(pk=account_id)
-        return _ledger_write(
+        row = _ledger_write(
             account=account,
             transaction_type=TransactionType.ADJUSTMENT,
-            amount=amount,
+            amount=Decimal(amount),
             memo=reason.strip()[:200],
             created_by=staff_user,
         )
+        _cash_changed(account, "adjustment", Decimal(amount))
+    return row
 
 
 # --- reservations (caller holds the account lock) ----------------------------------
@@ -206,6 +224,8 @@ def holding_apply_buy(
     price: Decimal,
     commission: Decimal,
     release_reserved_cash: Decimal = Decimal(0),
+    order=None,
+    execution=None,
 ) -> Transaction:
     """Book a bought lot: the BUY row (−price×qty−commission), average cost including commission.
 
@@ -226,6 +246,8 @@ def holding_apply_buy(
         quantity=quantity,
         price=price,
         commission=commission,
+        order=order,
+        execution=execution,
     )
 
 
@@ -238,6 +260,8 @@ def holding_apply_sell(
     commission: Decimal,
     tax: Decimal,
     release_reserved_quantity: int = 0,
+    order=None,
+    execution=None,
 ) -> Transaction:
     """Book a sold lot: the SELL row (+price×qty−commission−tax, settling T+2) with its realized P&L.
 
@@ -266,6 +290,8 @@ def holding_apply_sell(
         tax=tax,
         realized_pnl=realized,
         settlement_date=add_trading_days(seoul_today(timezone.now()), 2),
+        order=order,
+        execution=execution,
     )
 
 

@@ -1,7 +1,9 @@
 from django.urls import path
 
 from stocking.consumers import PingConsumer
+from trading.consumers import AccountConsumer
 
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
+    path("ws/account/", AccountConsumer.as_asgi()),
 ]

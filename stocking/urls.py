@@ -16,6 +16,7 @@ api_v1 = [
     path("stocks", marketdata_api.StockListApi.as_view(), name="api-stocks"),
     path("stocks/<str:code>", marketdata_api.StockDetailApi.as_view(), name="api-stock"),
     path("", include("portfolio.urls_api")),
+    path("", include("trading.urls_api")),
 ]
 
 urlpatterns = [

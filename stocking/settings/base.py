@@ -130,7 +130,9 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_celery_broker_from(REDIS_U
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "Asia/Seoul"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "expire-day-orders": {"task": "trading.tasks.expire_day_orders", "schedule": 60.0},
+}
 
 # --- Auth --------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -223,7 +225,7 @@ if DEBUG:
 MARKETDATA_SOURCE = env("MARKETDATA_SOURCE", default="simulator")
 TOSS_WS_URL = env("TOSS_WS_URL", default="")  # required when MARKETDATA_SOURCE=toss
 TOSS_WS_HEADERS = env.json("TOSS_WS_HEADERS", default={})
-# Relay (`manage.py run_relay`, marketdata/relay/). Secrets (TOSS_WS_HEADERS, the guest key) are never defaulted or logged.
+# Relay (`manage.py run_relay`, marketdata/relay/). Secrets (headers, guest key) are never defaulted or logged.
 TOSS_WS_ORIGIN = env("TOSS_WS_ORIGIN", default="https://www.tossinvest.com")
 TOSS_GUEST_KEY_URL = env("TOSS_GUEST_KEY_URL", default="")  # optional: fetch a guest authorization per connection
 TOSS_DESTINATION_ENCODING = env("TOSS_DESTINATION_ENCODING", default="plain")  # or percent-slashes (RabbitMQ)
@@ -245,6 +247,13 @@ MARKET_HOURS_ENFORCED = env.bool("MARKET_HOURS_ENFORCED", default=False)
 COMMISSION_RATE = Decimal(env("COMMISSION_RATE", default="0.00015"))
 SELL_TAX_RATE = Decimal(env("SELL_TAX_RATE", default="0.0020"))
 STARTING_CASH = Decimal(env("STARTING_CASH", default="10000000"))
+
+# --- Order engine (trading/) ------------------------------------------------------
+FILL_MODEL = env("FILL_MODEL", default="last")  # last: whole quantity at the tick; realistic: volume caps + slippage
+SLIPPAGE_TICKS = env.int("SLIPPAGE_TICKS", default=1)  # realistic model: market fills move this many ticks
+MARKET_BUY_BUFFER = Decimal(env("MARKET_BUY_BUFFER", default="0.05"))  # market/stop buys reserve price × (1+buffer)
+ORDER_MAX_QUANTITY = env.int("ORDER_MAX_QUANTITY", default=1_000_000)
+MATCHER_HEALTH_INTERVAL_SECONDS = env.float("MATCHER_HEALTH_INTERVAL_SECONDS", default=3.0)
 
 # --- Payments (PortOne V2) -------------------------------------------------------
 PORTONE_STORE_ID = env("PORTONE_STORE_ID", default="")

@@ -1,0 +1,335 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from portfolio.models import Account, Holding, Transaction
+from tests.factories import UserFactory, open_account_for
+from tests.helpers import assert_error
+from trading.models import AccountEvent, Execution, Order
+from trading.services import orders_expire, orders_match_tick
+
+pytestmark = pytest.mark.django_db
+ORDERS = "/api/v1/trading/orders"
+
+
+@pytest.fixture
+def priced(samsung, store_price):
+    store_price("A005930", 70_000, base=69_000)
+    return samsung
+
+
+def place(client, **body):
+    order = {"stock_code": "A005930", "side": "BUY", "type": "MARKET", "quantity": 10, **body}
+    return client.post(ORDERS, {k: v for k, v in order.items() if v is not ...}, format="json")
+
+
+def account_of(user):
+    return Account.objects.get(user=user, is_open=True)
+
+
+def counts():
+    return Order.objects.count(), Transaction.objects.count(), Execution.objects.count()
+
+
+def test_market_buy_fills_at_the_latest_price_with_commission(jwt_client, user, priced):
+    response = place(jwt_client, client_order_id="c-1")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "FILLED"
+    assert body["filled_quantity"] == 10
+    assert body["average_fill_price"] == 70_000
+    assert body["reserved_cash"] == 0
+    (execution,) = body["executions"]
+    assert execution["commission"] == 105  # 700,000 × 0.015 %, rounded down
+    account = account_of(user)
+    assert account.cash == 10_000_000 - 700_105
+    assert account.reserved_cash == 0
+    row = Transaction.objects.get(transaction_type="BUY")
+    assert (row.amount, row.commission, row.order_id, row.execution_id) == (-700_105, 105, body["id"], execution["id"])
+    holding = Holding.objects.get(account=account, stock=priced)
+    assert (holding.quantity, holding.average_cost) == (10, Decimal("70010.5"))
+    assert list(AccountEvent.objects.filter(account=account).values_list("event_type", flat=True)) == [
+        "order.accepted",
+        "order.filled",
+    ]
+
+
+def test_market_sell_pays_commission_and_tax_and_books_realized_pnl(jwt_client, user, priced, store_price):
+    place(jwt_client)
+    store_price("A005930", 75_000, base=69_000)
+    body = place(jwt_client, side="SELL", quantity=4).json()
+    assert body["status"] == "FILLED"
+    (execution,) = body["executions"]
+    assert execution["commission"] == 45  # 300,000 × 0.015 %
+    assert execution["tax"] == 600  # 300,000 × 0.20 %
+    row = Transaction.objects.get(transaction_type="SELL")
+    assert row.amount == 300_000 - 45 - 600
+    assert row.realized_pnl == Decimal(300_000 - 45 - 600) - Decimal("70010.5") * 4
+    assert Holding.objects.get(account=account_of(user)).quantity == 6
+
+
+def test_market_order_without_a_fresh_price_is_409_and_writes_nothing(jwt_client, samsung, store_price):
+    before = counts()
+    assert_error(place(jwt_client), 409, "no_fresh_price")
+    store_price("A005930", 70_000, received_at=timezone.now() - timedelta(minutes=5))
+    assert_error(place(jwt_client), 409, "no_fresh_price")
+    assert counts() == before
+
+
+def test_limit_buy_below_the_market_rests_and_reserves_cash(jwt_client, user, priced):
+    body = place(jwt_client, type="LIMIT", limit_price=69_000).json()
+    assert body["status"] == "OPEN"
+    assert body["reserved_cash"] == 690_000 + 103
+    account = account_of(user)
+    assert account.reserved_cash == 690_103
+    portfolio = jwt_client.get("/api/v1/portfolio").json()
+    assert portfolio["available_cash"] == 10_000_000 - 690_103
+    assert Transaction.objects.count() == 1  # no ledger row for an order that has not filled
+
+
+def test_marketable_limit_fills_at_the_market_price_not_the_limit(jwt_client, user, priced):
+    body = place(jwt_client, type="LIMIT", limit_price="71000").json()
+    assert body["status"] == "FILLED"
+    assert body["average_fill_price"] == 70_000
+    assert account_of(user).reserved_cash == 0
+
+
+def test_resting_limit_fills_when_a_tick_crosses_and_never_beyond_the_limit(jwt_client, user, priced):
+    order_id = place(jwt_client, type="LIMIT", limit_price=69_000).json()["id"]
+    assert orders_match_tick(stock=priced, price=Decimal(69_100)).fills == 0
+    result = orders_match_tick(stock=priced, price=Decimal(68_500))
+    assert result.fills == 1
+    order = Order.objects.get(pk=order_id)
+    assert order.status == "FILLED"
+    assert order.average_fill_price == 68_500
+    account = account_of(user)
+    assert account.reserved_cash == 0
+    assert account.cash == 10_000_000 - 685_000 - 102
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({"quantity": 0}, "validation_error", "quantity"),
+        ({"quantity": -1}, "validation_error", "quantity"),
+        ({"quantity": 1.5}, "validation_error", "quantity"),
+        ({"quantity": "ten"}, "validation_error", "quantity"),
+        ({"quantity": 1_000_001}, "validation_error", "quantity"),
+        ({"type": "LIMIT"}, "order_rejected", "limit_price"),
+        ({"type": "MARKET", "limit_price": 70_000}, "order_rejected", "limit_price"),
+        ({"type": "STOP"}, "order_rejected", "stop_price"),
+        ({"type": "MARKET", "time_in_force": "GTC"}, "order_rejected", "time_in_force"),
+        ({"side": "HOLD"}, "validation_error", "side"),
+        ({"type": "TRAILING"}, "validation_error", "type"),
+        ({"stock_code": "005930"}, "validation_error", "stock_code"),
+        ({"type": "LIMIT", "limit_price": 70_000.5}, "validation_error", "limit_price"),
+        ({"client_order_id": "has spaces"}, "validation_error", "client_order_id"),
+    ],
+)
+def test_bad_orders_are_400_and_write_nothing(jwt_client, priced, body, code, field):
+    before = counts()
+    error = assert_error(place(jwt_client, **body), 400, code)
+    assert field in error["details"]
+    assert counts() == before
+
+
+def test_off_grid_and_out_of_band_prices_name_the_nearest_valid_ones(jwt_client, priced):
+    before = counts()
+    error = assert_error(place(jwt_client, type="LIMIT", limit_price=70_050), 400, "invalid_price")
+    assert error["details"]["nearest"] == [70_000, 70_100]
+    assert "70,000" in error["message"]
+    assert "70,100" in error["message"]
+    error = assert_error(place(jwt_client, type="LIMIT", limit_price=100_000), 400, "invalid_price")
+    assert error["details"]["band"] == [48_300, 89_700]  # 69,000 ± 30 %, on the grid
+    assert_error(place(jwt_client, type="STOP", stop_price=40_000, side="BUY"), 400, "invalid_price")
+    assert counts() == before
+
+
+def test_unknown_and_inactive_stocks(jwt_client, priced):
+    assert_error(place(jwt_client, stock_code="A999999"), 404, "stock_not_found")
+    priced.is_active = False
+    priced.save()
+    assert_error(place(jwt_client), 400, "order_rejected")
+    assert Order.objects.count() == 0
+
+
+def test_buying_beyond_available_cash_is_409(jwt_client, priced):
+    before = counts()
+    error = assert_error(place(jwt_client, quantity=200), 409, "insufficient_funds")  # 14,000,000 > 10,000,000
+    assert error["details"]["available_cash"] == 10_000_000
+    assert counts() == before
+
+
+def test_selling_more_than_the_unreserved_quantity_is_409(jwt_client, priced):
+    place(jwt_client, quantity=10)
+    place(jwt_client, side="SELL", type="LIMIT", quantity=6, limit_price=80_000)
+    before = counts()
+    error = assert_error(place(jwt_client, side="SELL", quantity=5), 409, "insufficient_quantity")
+    assert error["details"]["available_quantity"] == 4
+    assert counts() == before
+
+
+def test_cancel_releases_the_reservation_once(jwt_client, user, priced):
+    order_id = place(jwt_client, type="LIMIT", limit_price=69_000).json()["id"]
+    response = jwt_client.post(f"{ORDERS}/{order_id}/cancel")
+    assert response.status_code == 200
+    assert response.json()["status"] == "CANCELED"
+    assert account_of(user).reserved_cash == 0
+    assert_error(jwt_client.post(f"{ORDERS}/{order_id}/cancel"), 409, "order_not_cancelable")
+    assert account_of(user).reserved_cash == 0
+
+
+def test_a_filled_order_cannot_be_canceled(jwt_client, priced):
+    order_id = place(jwt_client).json()["id"]
+    assert_error(jwt_client.post(f"{ORDERS}/{order_id}/cancel"), 409, "order_not_cancelable")
+
+
+def test_another_users_order_is_404(jwt_client, priced):
+    other = UserFactory()
+    open_account_for(other)
+    from trading.services import OrderRequest, order_place
+
+    theirs, _ = order_place(
+        user=other, request=OrderRequest(stock_code="A005930", side="BUY", order_type="LIMIT", quantity=1,
+                                         limit_price=Decimal(69_000))
+    )  # fmt: skip
+    assert_error(jwt_client.get(f"{ORDERS}/{theirs.pk}"), 404, "order_not_found")
+    assert_error(jwt_client.post(f"{ORDERS}/{theirs.pk}/cancel"), 404, "order_not_found")
+    assert Order.objects.get(pk=theirs.pk).status == "OPEN"
+    assert jwt_client.get(ORDERS).json()["count"] == 0
+
+
+def test_client_order_id_makes_retries_idempotent(jwt_client, user, priced):
+    first = place(jwt_client, type="LIMIT", limit_price=69_000, client_order_id="retry-1")
+    again = place(jwt_client, type="LIMIT", limit_price=69_000, client_order_id="retry-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert Order.objects.count() == 1
+    error = assert_error(
+        place(jwt_client, type="LIMIT", limit_price=68_000, client_order_id="retry-1"), 409, "idempotency_conflict"
+    )
+    assert error["details"]["order_id"] == first.json()["id"]
+    assert account_of(user).reserved_cash == first.json()["reserved_cash"]
+
+
+def test_ioc_and_fok_limits_that_cannot_fill_now_are_canceled(jwt_client, user, priced):
+    for tif in ("IOC", "FOK"):
+        body = place(jwt_client, type="LIMIT", limit_price=69_000, time_in_force=tif).json()
+        assert body["status"] == "CANCELED"
+        assert body["filled_quantity"] == 0
+    assert account_of(user).reserved_cash == 0
+
+
+def test_realistic_fill_model_caps_at_tick_volume_and_slips_market_orders(
+    jwt_client, user, priced, settings, store_price
+):
+    settings.FILL_MODEL = "realistic"
+    store_price("A005930", 70_000, base=69_000, volume=3)
+    body = place(jwt_client, quantity=10).json()
+    assert body["filled_quantity"] == 3  # the tick traded 3 shares
+    assert body["average_fill_price"] == 70_100  # one tick against the buyer
+    assert body["status"] == "CANCELED"  # a market order never rests
+    fok = place(jwt_client, quantity=10, time_in_force="FOK").json()
+    assert (fok["status"], fok["filled_quantity"]) == ("CANCELED", 0)
+    assert account_of(user).reserved_cash == 0
+
+
+def test_realistic_model_shares_a_ticks_volume_among_resting_orders(jwt_client, priced, settings):
+    settings.FILL_MODEL = "realistic"
+    first = place(jwt_client, type="LIMIT", limit_price=69_000, quantity=5).json()["id"]
+    second = place(jwt_client, type="LIMIT", limit_price=69_000, quantity=5).json()["id"]
+    orders_match_tick(stock=priced, price=Decimal(68_900), volume=7)
+    assert Order.objects.get(pk=first).filled_quantity == 5  # time priority
+    assert Order.objects.get(pk=second).filled_quantity == 2
+    assert Order.objects.get(pk=second).status == "PARTIALLY_FILLED"
+
+
+def test_stop_sell_triggers_on_a_falling_tick_and_fills_at_market(jwt_client, user, priced):
+    place(jwt_client, quantity=10)
+    stop = place(jwt_client, side="SELL", type="STOP", stop_price=65_000, quantity=10, time_in_force="GTC").json()
+    assert stop["status"] == "OPEN"
+    assert orders_match_tick(stock=priced, price=Decimal(65_100)).triggered == 0
+    result = orders_match_tick(stock=priced, price=Decimal(64_900))
+    assert (result.triggered, result.fills) == (1, 1)
+    order = Order.objects.get(pk=stop["id"])
+    assert (order.status, order.average_fill_price) == ("FILLED", 64_900)
+    assert order.triggered_at is not None
+
+
+def test_stop_limit_buy_becomes_a_resting_limit_after_its_trigger(jwt_client, user, priced):
+    body = place(jwt_client, type="STOP_LIMIT", stop_price=72_000, limit_price=72_500).json()
+    assert body["status"] == "OPEN"
+    orders_match_tick(stock=priced, price=Decimal(72_600))  # triggers, but above the limit
+    order = Order.objects.get(pk=body["id"])
+    assert (order.status, order.book, order.trigger_price) == ("OPEN", "BUY_LIMIT", 72_500)
+    orders_match_tick(stock=priced, price=Decimal(72_400))
+    order.refresh_from_db()
+    assert (order.status, order.average_fill_price) == ("FILLED", 72_400)
+
+
+def test_day_orders_expire_at_midnight_seoul_and_release_cash(jwt_client, user, priced):
+    day = place(jwt_client, type="LIMIT", limit_price=69_000).json()
+    gtc = place(jwt_client, type="LIMIT", limit_price=69_000, time_in_force="GTC").json()
+    assert orders_expire(now=timezone.now()) == 0
+    assert orders_expire(now=timezone.now() + timedelta(days=1)) == 1
+    assert Order.objects.get(pk=day["id"]).status == "EXPIRED"
+    assert Order.objects.get(pk=gtc["id"]).status == "OPEN"
+    assert account_of(user).reserved_cash == gtc["reserved_cash"]
+
+
+def test_market_hours_are_enforced_when_configured(auth_client, priced, settings, store_price):
+    settings.MARKET_HOURS_ENFORCED = True
+    with time_machine.travel(datetime(2026, 11, 28, 2, 0, tzinfo=UTC), tick=False):  # Saturday 11:00 KST
+        assert_error(place(auth_client, type="LIMIT", limit_price=69_000), 409, "market_closed")
+    with time_machine.travel(datetime(2026, 12, 31, 1, 0, tzinfo=UTC), tick=False):  # exchange holiday
+        assert_error(place(auth_client, type="LIMIT", limit_price=69_000), 409, "market_closed")
+    assert Order.objects.count() == 0
+    with time_machine.travel(datetime(2026, 11, 30, 1, 0, tzinfo=UTC), tick=False):  # Monday 10:00 KST
+        store_price("A005930", 70_000, base=69_000)
+        body = place(auth_client, type="LIMIT", limit_price=69_000).json()
+        assert body["status"] == "OPEN"
+        assert body["expires_at"].startswith("2026-11-30T15:30:00+09:00")
+
+
+def test_order_placement_is_throttled_per_user(jwt_client, priced):
+    from trading.api import OrderThrottle
+
+    original = OrderThrottle.THROTTLE_RATES
+    OrderThrottle.THROTTLE_RATES = {**original, "orders": "3/min"}
+    try:
+        for _ in range(3):
+            place(jwt_client, type="LIMIT", limit_price=60_000, quantity=1)
+        response = place(jwt_client, type="LIMIT", limit_price=60_000, quantity=1)
+    finally:
+        OrderThrottle.THROTTLE_RATES = original
+    assert_error(response, 429, "throttled")
+    assert int(response["Retry-After"]) > 0
+    assert jwt_client.get(ORDERS).status_code == 200  # reading is not throttled by the order scope
+
+
+def test_lists_filter_by_status_and_stock_and_executions_list(jwt_client, priced, hynix, store_price):
+    store_price("A000660", 200_000)
+    place(jwt_client, quantity=1)
+    place(jwt_client, type="LIMIT", limit_price=60_000, quantity=1)
+    place(jwt_client, stock_code="A000660", quantity=1)
+    assert jwt_client.get(ORDERS).json()["count"] == 3
+    assert jwt_client.get(ORDERS, {"status": "WORKING"}).json()["count"] == 1
+    assert jwt_client.get(ORDERS, {"status": "FILLED", "stock": "A000660"}).json()["count"] == 1
+    assert_error(jwt_client.get(ORDERS, {"status": "DONE"}), 400)
+    executions = jwt_client.get("/api/v1/trading/executions").json()
+    assert executions["count"] == 2
+    assert {e["stock_code"] for e in executions["results"]} == {"A005930", "A000660"}
+
+
+def test_account_reset_cancels_working_orders(jwt_client, user, priced):
+    place(jwt_client, quantity=10)
+    place(jwt_client, type="LIMIT", limit_price=69_000)
+    place(jwt_client, side="SELL", type="LIMIT", quantity=10, limit_price=80_000)
+    assert jwt_client.post("/api/v1/portfolio/reset").status_code == 201
+    assert not Order.objects.filter(status__in=["OPEN", "PARTIALLY_FILLED"]).exists()
+    old = Account.objects.get(user=user, is_open=None)
+    assert old.reserved_cash == 0
+    assert Holding.objects.get(account=old, stock=priced).reserved_quantity == 0

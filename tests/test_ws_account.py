@@ -1,0 +1,98 @@
+from decimal import Decimal
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from rest_framework_simplejwt.tokens import AccessToken
+
+from portfolio.services import account_deposit
+from stocking.asgi import application
+from tests.factories import StockFactory, UserFactory, open_account_for
+from trading.services import OrderRequest, order_place
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = [(b"origin", b"http://localhost")]
+
+
+@sync_to_async
+def make_trader():
+    user = UserFactory()
+    open_account_for(user)
+    StockFactory(code="A005930", name="삼성전자")
+    return user
+
+
+async def connect(user) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"action": "authenticate", "token": str(AccessToken.for_user(user))})
+    hello = await communicator.receive_json_from()
+    assert hello["type"] == "hello"
+    return communicator, hello
+
+
+async def test_fills_and_cash_changes_are_pushed_after_commit(store_price):
+    user = await make_trader()
+    await sync_to_async(store_price)("A005930", 50_000)
+    communicator, hello = await connect(user)
+    assert hello["last_seq"] == 0
+
+    await sync_to_async(order_place)(user=user, request=OrderRequest("A005930", "BUY", "MARKET", quantity=2))
+    accepted = await communicator.receive_json_from()
+    filled = await communicator.receive_json_from()
+    assert (accepted["event"], accepted["seq"]) == ("order.accepted", 1)
+    assert (filled["event"], filled["seq"]) == ("order.filled", 2)
+    assert filled["data"]["execution"]["price"] == 50_000
+    assert filled["data"]["cash"] == 10_000_000 - 100_015
+
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(1000))
+    cash = await communicator.receive_json_from()
+    assert (cash["event"], cash["seq"], cash["data"]["cash"]) == ("cash.changed", 3, 10_000_000 - 100_015 + 1000)
+    await communicator.disconnect()
+
+
+async def test_a_reconnecting_client_resumes_what_it_missed_in_order():
+    user = await make_trader()
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(1))
+    communicator, _ = await connect(user)
+    await communicator.disconnect()
+    for amount in (2, 3, 4):  # while the client is away
+        await sync_to_async(account_deposit)(user=user, amount=Decimal(amount))
+
+    communicator, hello = await connect(user)
+    assert hello["last_seq"] == 4
+    await communicator.send_json_to({"action": "resume", "after_seq": 1})
+    replayed = [await communicator.receive_json_from() for _ in range(3)]
+    assert [(m["seq"], m["data"]["amount"]) for m in replayed] == [(2, 2), (3, 3), (4, 4)]
+    assert await communicator.receive_json_from() == {
+        "type": "resumed", "account_id": replayed[0]["account_id"], "count": 3, "more": False,
+    }  # fmt: skip
+    await communicator.disconnect()
+
+
+async def test_events_of_other_users_never_arrive():
+    user = await make_trader()
+    other = await sync_to_async(UserFactory)()
+    await sync_to_async(open_account_for)(other)
+    communicator, _ = await connect(user)
+    await sync_to_async(account_deposit)(user=other, amount=Decimal(5))
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_bad_resume_messages_and_anonymous_clients_get_errors():
+    user = await make_trader()
+    communicator = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)
+    await communicator.connect()
+    await communicator.send_json_to({"action": "resume", "after_seq": 0})
+    assert (await communicator.receive_json_from())["code"] == "not_authenticated"
+    await communicator.disconnect()
+
+    communicator, _ = await connect(user)
+    for bad in ({"action": "resume"}, {"action": "resume", "after_seq": -1}, {"action": "resume", "after_seq": "1"}):
+        await communicator.send_json_to(bad)
+        assert (await communicator.receive_json_from())["code"] == "bad_message"
+    await communicator.send_json_to({"action": "dance"})
+    assert (await communicator.receive_json_from())["code"] == "unknown_action"
+    await communicator.disconnect()

@@ -1,0 +1,66 @@
+from django.contrib import admin, messages
+
+from stocking.errors import ApplicationError
+from trading.models import AccountEvent, Execution, Order
+from trading.services import order_cancel_by_staff
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ExecutionInline(ReadOnlyMixin, admin.TabularInline):
+    model = Execution
+    fields = ["created_at", "quantity", "price", "commission", "tax", "amount"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.action(description="Cancel the selected working orders")
+def cancel_orders(modeladmin, request, queryset):
+    canceled = 0
+    for order_id in queryset.values_list("pk", flat=True):
+        try:
+            order_cancel_by_staff(order_id=order_id, staff_user=request.user)
+            canceled += 1
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"Order {order_id}: {exc.message}", messages.WARNING)
+    modeladmin.message_user(request, f"Canceled {canceled} order(s).", messages.SUCCESS)
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "id", "created_at", "account", "stock", "side", "order_type", "time_in_force", "quantity",
+        "filled_quantity", "limit_price", "stop_price", "status",
+    ]  # fmt: skip
+    list_filter = ["status", "side", "order_type", "time_in_force", "created_at"]
+    search_fields = ["=id", "client_order_id", "account__user__username", "stock__code", "stock__name"]
+    list_select_related = ["account__user", "stock"]
+    date_hierarchy = "created_at"
+    inlines = [ExecutionInline]
+    actions = [cancel_orders]
+
+
+@admin.register(Execution)
+class ExecutionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "created_at", "account", "stock", "side", "quantity", "price", "commission", "tax", "amount"]
+    list_filter = ["side", "created_at"]
+    search_fields = ["=order__id", "account__user__username", "stock__code", "stock__name"]
+    list_select_related = ["account__user", "stock"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["account", "seq", "event_type", "created_at"]
+    list_filter = ["event_type"]
+    search_fields = ["account__user__username", "=account__id"]
+    list_select_related = ["account__user"]

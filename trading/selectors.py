@@ -1,0 +1,54 @@
+from datetime import date, datetime, timedelta
+
+from django.db.models import QuerySet
+
+from marketdata.calendar import SEOUL
+from trading.errors import OrderNotFound
+from trading.models import WORKING_STATUSES, AccountEvent, Execution, Order
+
+
+def _day_range(rows, date_from: date | None, date_to: date | None):
+    if date_from:
+        rows = rows.filter(created_at__gte=datetime.combine(date_from, datetime.min.time(), tzinfo=SEOUL))
+    if date_to:
+        end = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), tzinfo=SEOUL)
+        rows = rows.filter(created_at__lt=end)
+    return rows
+
+
+def orders_list(
+    *, account, status: str | None = None, stock_code: str | None = None, date_from=None, date_to=None
+) -> QuerySet[Order]:
+    """The account's orders, newest first. status "WORKING" means open or partially filled."""
+    rows = Order.objects.filter(account=account).select_related("stock")
+    if status == "WORKING":
+        rows = rows.filter(status__in=WORKING_STATUSES)
+    elif status:
+        rows = rows.filter(status=status)
+    if stock_code:
+        rows = rows.filter(stock__code=stock_code.upper())
+    return _day_range(rows, date_from, date_to).order_by("-created_at", "-id")
+
+
+def order_get(*, user, order_id: int) -> Order:
+    """Any of the user's orders, including those of closed accounts; another user's is 404."""
+    order = (
+        Order.objects.select_related("stock")
+        .prefetch_related("executions")
+        .filter(pk=order_id, account__user=user)
+        .first()
+    )
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def executions_list(*, account, stock_code: str | None = None, date_from=None, date_to=None) -> QuerySet[Execution]:
+    rows = Execution.objects.filter(account=account).select_related("stock", "order")
+    if stock_code:
+        rows = rows.filter(stock__code=stock_code.upper())
+    return _day_range(rows, date_from, date_to).order_by("-created_at", "-id")
+
+
+def account_events_after(*, account_id: int, after_seq: int, limit: int = 500) -> list[AccountEvent]:
+    return list(AccountEvent.objects.filter(account_id=account_id, seq__gt=after_seq).order_by("seq")[:limit])

@@ -1,0 +1,517 @@
+"""Every write of the order engine: place, fill, cancel, expire, match (DESIGN.md §6, STYLE.md).
+
+Lock order everywhere: the account row, then its holding row(s) by stock id,
+then order rows. Placement and cancel take their account lock first, so a
+cancel racing a fill on the same order is decided by whoever locks first;
+the loser sees the new state (compare-and-set on status) and backs off.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from marketdata.models import Stock
+from marketdata.prices import Quote, latest_price
+from marketdata.selectors import stock_get
+from portfolio.errors import InsufficientFunds
+from portfolio.models import Account, Holding
+from portfolio.services import (
+    account_lock,
+    account_release_cash,
+    account_reserve_cash,
+    holding_apply_buy,
+    holding_apply_sell,
+    holding_lock,
+    holding_release_quantity,
+    holding_reserve_quantity,
+)
+from trading import rules
+from trading.errors import (
+    IdempotencyConflict,
+    MarketClosed,
+    NoFreshPrice,
+    OrderNotCancelable,
+    OrderNotFound,
+    OrderRejected,
+    OrderStateChanged,
+)
+from trading.events import account_event_record
+from trading.models import WORKING_STATUSES, Book, Execution, Order, OrderStatus, OrderType, Side, TimeInForce
+
+logger = logging.getLogger(__name__)
+
+_RESTING_BOOK = {
+    (Side.BUY, OrderType.LIMIT): Book.BUY_LIMIT,
+    (Side.SELL, OrderType.LIMIT): Book.SELL_LIMIT,
+    (Side.BUY, OrderType.STOP): Book.BUY_STOP,
+    (Side.SELL, OrderType.STOP): Book.SELL_STOP,
+    (Side.BUY, OrderType.STOP_LIMIT): Book.BUY_STOP,
+    (Side.SELL, OrderType.STOP_LIMIT): Book.SELL_STOP,
+}
+# Books that a falling price wakes (price <= trigger) and a rising one (price >= trigger).
+_WAKES_ON_FALL = (Book.BUY_LIMIT, Book.SELL_STOP)
+_WAKES_ON_RISE = (Book.SELL_LIMIT, Book.BUY_STOP)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    stock_code: str
+    side: str
+    order_type: str
+    quantity: int
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: str = TimeInForce.DAY
+    client_order_id: str | None = None
+
+    def same_as(self, order: Order) -> bool:
+        return (
+            order.stock.code == self.stock_code
+            and order.side == self.side
+            and order.order_type == self.order_type
+            and order.quantity == self.quantity
+            and order.limit_price == self.limit_price
+            and order.stop_price == self.stop_price
+            and order.time_in_force == self.time_in_force
+        )
+
+
+def _validate_shape(request: OrderRequest) -> None:
+    """Rules about the order itself (400), checked before anything is read or locked."""
+    errors: dict[str, list[str]] = {}
+    has_limit = request.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    has_stop = request.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+    if has_limit and request.limit_price is None:
+        errors["limit_price"] = [f"A {request.order_type} order needs a limit_price."]
+    if not has_limit and request.limit_price is not None:
+        errors["limit_price"] = [f"A {request.order_type} order takes no limit_price."]
+    if has_stop and request.stop_price is None:
+        errors["stop_price"] = [f"A {request.order_type} order needs a stop_price."]
+    if not has_stop and request.stop_price is not None:
+        errors["stop_price"] = [f"A {request.order_type} order takes no stop_price."]
+    if request.order_type == OrderType.MARKET and request.time_in_force == TimeInForce.GTC:
+        errors["time_in_force"] = ["A market order fills at once or not at all; use DAY, IOC or FOK."]
+    if has_stop and request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        errors["time_in_force"] = ["Stop orders wait for their trigger; use DAY or GTC."]
+    if errors:
+        raise OrderRejected("The order is not valid; see details.", details=errors)
+
+
+def order_place(*, user, request: OrderRequest) -> tuple[Order, bool]:
+    """Accept an order, reserve what it needs, and execute what can execute now.
+
+    Returns (order, created). A retry with the same client_order_id returns the
+    original order (created=False); different parameters raise IdempotencyConflict.
+    Raises OrderRejected/InvalidPrice (400), StockNotFound (404), NoFreshPrice,
+    MarketClosed, InsufficientFunds, InsufficientQuantity (409). Nothing is written then.
+    """
+    _validate_shape(request)
+    stock = stock_get(code=request.stock_code)
+    if not stock.is_active:
+        raise OrderRejected(f"{stock.name} ({stock.code}) is not tradable.", details={"stock_code": ["inactive"]})
+    now = timezone.now()
+    quote = latest_price(stock.code)  # read before taking locks: no network call under a row lock
+    fresh = quote if quote is not None and quote.is_fresh() else None
+
+    with transaction.atomic(durable=True):
+        account = account_lock(user=user)
+        if request.client_order_id:
+            existing = (
+                Order.objects.select_related("stock")
+                .filter(account=account, client_order_id=request.client_order_id)
+                .first()
+            )
+            if existing is not None:
+                if not request.same_as(existing):
+                    raise IdempotencyConflict(details={"order_id": existing.pk})
+                return existing, False
+        if not rules.market_is_open(now):
+            raise MarketClosed()
+        _check_prices(request, quote=quote, fresh=fresh)
+        holding = holding_lock(account=account, stock=stock)
+        order = Order(
+            account=account,
+            stock=stock,
+            side=request.side,
+            order_type=request.order_type,
+            time_in_force=request.time_in_force,
+            quantity=request.quantity,
+            limit_price=request.limit_price,
+            stop_price=request.stop_price,
+            client_order_id=request.client_order_id or None,
+            expires_at=rules.day_order_expiry(now) if request.time_in_force == TimeInForce.DAY else None,
+            status=OrderStatus.OPEN,
+        )
+        if order.side == Side.BUY:
+            order.reserved_cash = rules.buy_reservation(_reservation_price(order, fresh), order.quantity)
+            account_reserve_cash(account=account, amount=order.reserved_cash)
+        else:
+            holding_reserve_quantity(holding=holding, quantity=order.quantity)
+            order.reserved_quantity = order.quantity
+        order.save()
+        account_event_record(account=account, event_type="order.accepted", payload=order_payload(order))
+        _execute_on_arrival(order, account, holding, fresh)
+    return order, True
+
+
+def _check_prices(request: OrderRequest, *, quote: Quote | None, fresh: Quote | None) -> None:
+    if request.order_type == OrderType.MARKET:
+        if fresh is None:
+            raise NoFreshPrice()
+        return
+    if quote is None:
+        raise NoFreshPrice("No reference price for this stock yet, so its price band is unknown; try again shortly.")
+    if request.limit_price is not None:
+        rules.check_order_price(request.limit_price, base=quote.base, field="limit_price")
+    if request.stop_price is not None:
+        rules.check_order_price(request.stop_price, base=quote.base, field="stop_price")
+
+
+def _reservation_price(order: Order, fresh: Quote | None) -> Decimal:
+    if order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+        return order.limit_price
+    if order.order_type == OrderType.STOP:
+        return rules.market_reservation_price(order.stop_price)
+    return rules.market_reservation_price(fresh.price)
+
+
+def _execute_on_arrival(order: Order, account: Account, holding: Holding, fresh: Quote | None) -> None:
+    if order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+        if fresh is not None and _stop_crossed(order, fresh.price):
+            _trigger_stop(order, account, holding, fresh.price, fresh.volume)
+        else:
+            _rest(order)
+        return
+    if order.order_type == OrderType.MARKET:
+        _execute_at_market(order, account, holding, fresh.price, fresh.volume)
+        return
+    # LIMIT: marketable now fills at the current price (never beyond the limit); the rest rests or ends
+    if fresh is not None and _limit_crossed(order, fresh.price):
+        _execute_limit(order, account, holding, fresh.price, fresh.volume)
+    if order.is_working:
+        if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            _close(order, account, holding, OrderStatus.CANCELED, f"{order.time_in_force}: nothing more fills now")
+        else:
+            _rest(order)
+
+
+def _limit_crossed(order: Order, price: Decimal) -> bool:
+    return price <= order.limit_price if order.side == Side.BUY else price >= order.limit_price
+
+
+def _stop_crossed(order: Order, price: Decimal) -> bool:
+    return price >= order.stop_price if order.side == Side.BUY else price <= order.stop_price
+
+
+def _fillable(order: Order, cap: int | None) -> int:
+    return order.remaining_quantity if cap is None else min(order.remaining_quantity, cap)
+
+
+def _execute_limit(order, account, holding, price: Decimal, volume: int | None) -> int:
+    quantity = _fillable(order, rules.fill_cap(volume))
+    if order.time_in_force == TimeInForce.FOK and quantity < order.remaining_quantity:
+        return 0  # all or nothing: the caller cancels it
+    if quantity > 0:
+        order_fill(order=order, account=account, holding=holding, quantity=quantity, price=price)
+    return quantity
+
+
+def _execute_at_market(order, account, holding, price: Decimal, volume: int | None) -> None:
+    """Market orders (and triggered stops) fill now at the tick price; they never rest."""
+    fill_price = rules.slipped_price(price, buying=order.side == Side.BUY)
+    quantity = _fillable(order, rules.fill_cap(volume))
+    if order.time_in_force == TimeInForce.FOK and quantity < order.remaining_quantity:
+        _close(order, account, holding, OrderStatus.CANCELED, "FOK: the whole quantity cannot fill now")
+        return
+    if quantity > 0:
+        order_fill(order=order, account=account, holding=holding, quantity=quantity, price=fill_price, resting=False)
+    if order.is_working:
+        _close(order, account, holding, OrderStatus.CANCELED, "market order: no more volume at this price")
+
+
+def _trigger_stop(order, account, holding, price: Decimal, volume: int | None) -> None:
+    """A crossed stop becomes a market order (STOP) or a resting limit (STOP_LIMIT)."""
+    order.triggered_at = timezone.now()
+    Order.objects.filter(pk=order.pk).update(triggered_at=order.triggered_at)
+    if order.order_type == OrderType.STOP:
+        _execute_at_market(order, account, holding, price, volume)
+        return
+    if _limit_crossed(order, price):
+        _execute_limit(order, account, holding, price, volume)
+    if order.is_working:
+        _rest(order, book=_RESTING_BOOK[(order.side, OrderType.LIMIT)], trigger=order.limit_price)
+
+
+def _rest(order: Order, *, book: str | None = None, trigger: Decimal | None = None) -> None:
+    order.book = book or _RESTING_BOOK[(order.side, order.order_type)]
+    order.trigger_price = trigger or (
+        order.stop_price if order.book in (Book.BUY_STOP, Book.SELL_STOP) else order.limit_price
+    )
+    Order.objects.filter(pk=order.pk).update(book=order.book, trigger_price=order.trigger_price)
+
+
+def order_fill(
+    *, order: Order, account: Account, holding: Holding, quantity: int, price: Decimal, resting: bool = True
+) -> Execution:
+    """The one place a fill happens (caller holds the account, holding and order locks).
+
+    Writes the execution, the BUY/SELL ledger row with commission and tax, the
+    holding change, settles the reservation (a buy that keeps resting keeps
+    limit × remaining + commission), moves the status by compare-and-set, and
+    records the account event.
+    """
+    value = price * quantity
+    commission = rules.commission_for(value)
+    tax = rules.sell_tax_for(value) if order.side == Side.SELL else Decimal(0)
+    amount = -(value + commission) if order.side == Side.BUY else value - commission - tax
+    execution = Execution.objects.create(
+        order=order, account=account, stock=order.stock, side=order.side, quantity=quantity, price=price,
+        commission=commission, tax=tax, amount=amount,
+    )  # fmt: skip
+    filled_before = order.filled_quantity
+    remaining_after = order.remaining_quantity - quantity
+    if order.side == Side.BUY:
+        keep = Decimal(0)
+        if resting and remaining_after and order.limit_price is not None:
+            keep = min(order.reserved_cash, rules.buy_reservation(order.limit_price, remaining_after))
+        holding_apply_buy(
+            account=account, stock=order.stock, quantity=quantity, price=price, commission=commission,
+            release_reserved_cash=order.reserved_cash - keep, order=order, execution=execution,
+        )  # fmt: skip
+        order.reserved_cash = keep
+    else:
+        holding_apply_sell(
+            account=account, stock=order.stock, quantity=quantity, price=price, commission=commission, tax=tax,
+            release_reserved_quantity=quantity, order=order, execution=execution,
+        )  # fmt: skip
+        order.reserved_quantity -= quantity
+    holding.refresh_from_db()
+    order.average_fill_price = ((order.average_fill_price or 0) * filled_before + value) / (filled_before + quantity)
+    order.filled_quantity = filled_before + quantity
+    filled = order.filled_quantity == order.quantity
+    order.status = OrderStatus.FILLED if filled else OrderStatus.PARTIALLY_FILLED
+    now = timezone.now()
+    if filled:
+        order.book, order.trigger_price, order.closed_at = None, None, now
+    changed = Order.objects.filter(pk=order.pk, status__in=WORKING_STATUSES, filled_quantity=filled_before).update(
+        filled_quantity=order.filled_quantity,
+        average_fill_price=order.average_fill_price,
+        status=order.status,
+        reserved_cash=order.reserved_cash,
+        reserved_quantity=order.reserved_quantity,
+        book=order.book,
+        trigger_price=order.trigger_price,
+        closed_at=order.closed_at,
+        updated_at=now,
+    )
+    if changed != 1:
+        raise OrderStateChanged(f"Order {order.pk} changed while filling.")
+    account_event_record(
+        account=account,
+        event_type="order.filled" if filled else "order.partially_filled",
+        payload={
+            **order_payload(order),
+            "execution": {"id": execution.pk, "quantity": quantity, "price": int(price),
+                          "commission": int(commission), "tax": int(tax)},
+            "cash": int(account.cash),
+            "available_cash": int(account.available_cash),
+        },
+    )  # fmt: skip
+    return execution
+
+
+def _close(order: Order, account: Account, holding: Holding | None, status: str, reason: str = "") -> None:
+    """End a working order (canceled, expired, rejected) and release what it still holds."""
+    if order.reserved_cash:
+        account_release_cash(account=account, amount=order.reserved_cash)
+    if order.reserved_quantity:
+        holding_release_quantity(holding=holding, quantity=order.reserved_quantity)
+    now = timezone.now()
+    changed = Order.objects.filter(pk=order.pk, status__in=WORKING_STATUSES).update(
+        status=status, reserved_cash=0, reserved_quantity=0, book=None, trigger_price=None,
+        reject_reason=reason[:200], closed_at=now, updated_at=now,
+    )  # fmt: skip
+    if changed != 1:
+        raise OrderStateChanged(f"Order {order.pk} is no longer working.")
+    order.status, order.reserved_cash, order.reserved_quantity = status, Decimal(0), 0
+    order.book, order.trigger_price, order.reject_reason, order.closed_at = None, None, reason[:200], now
+    event_type = {
+        OrderStatus.CANCELED: "order.canceled", OrderStatus.EXPIRED: "order.expired",
+        OrderStatus.REJECTED: "order.rejected",
+    }[status]  # fmt: skip
+    account_event_record(
+        account=account,
+        event_type=event_type,
+        payload={**order_payload(order), "cash": int(account.cash), "available_cash": int(account.available_cash)},
+    )
+
+
+def _lock_order_context(order_filter: Q) -> tuple[Order, Account, Holding]:
+    """Lock account, holding, then the order, in the documented order."""
+    ids = Order.objects.filter(order_filter).values_list("account_id", "stock_id").first()
+    if ids is None:
+        raise OrderNotFound()
+    account = Account.objects.select_for_update().get(pk=ids[0])
+    holding = holding_lock(account=account, stock=Stock(pk=ids[1]))
+    order = Order.objects.select_for_update().select_related("stock").get(order_filter)
+    return order, account, holding
+
+
+def order_cancel(*, user, order_id: int) -> Order:
+    """Cancel a working order of the user; releases its reservation exactly once.
+
+    Another user's order is OrderNotFound (404); a filled/canceled one OrderNotCancelable (409).
+    """
+    with transaction.atomic(durable=True):
+        order, account, holding = _lock_order_context(Q(pk=order_id, account__user=user))
+        if not order.is_working:
+            raise OrderNotCancelable(
+                f"Order {order.pk} is {order.status.lower().replace('_', ' ')}; it cannot be canceled."
+            )
+        _close(order, account, holding, OrderStatus.CANCELED, "canceled by you")
+    return order
+
+
+def order_cancel_by_staff(*, order_id: int, staff_user) -> Order:
+    with transaction.atomic(durable=True):
+        order, account, holding = _lock_order_context(Q(pk=order_id))
+        if not order.is_working:
+            raise OrderNotCancelable(f"Order {order.pk} is {order.status}; it cannot be canceled.")
+        _close(order, account, holding, OrderStatus.CANCELED, f"canceled by staff ({staff_user.get_username()})")
+    return order
+
+
+def orders_cancel_for_account(*, account: Account, reason: str) -> int:
+    """Cancel every working order of a (locked) account, e.g. when it is reset."""
+    orders = list(
+        Order.objects.select_for_update().select_related("stock")
+        .filter(account=account, status__in=WORKING_STATUSES).order_by("stock_id", "id")
+    )  # fmt: skip
+    holdings = {h.stock_id: h for h in Holding.objects.select_for_update().filter(account=account).order_by("stock_id")}
+    for order in orders:
+        _close(order, account, holdings.get(order.stock_id), OrderStatus.CANCELED, reason)
+    return len(orders)
+
+
+def orders_expire(*, now=None) -> int:
+    """Expire DAY orders whose session has ended (15:30 KST, or midnight KST without market hours)."""
+    now = now or timezone.now()
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for order_id, account_id in Order.objects.filter(
+        status__in=WORKING_STATUSES, time_in_force=TimeInForce.DAY, expires_at__lte=now
+    ).values_list("id", "account_id"):
+        by_account[account_id].append(order_id)
+    expired = 0
+    for account_id, order_ids in by_account.items():
+        with transaction.atomic(durable=True):
+            account = Account.objects.select_for_update().get(pk=account_id)
+            holdings = {
+                h.stock_id: h for h in Holding.objects.select_for_update().filter(account=account).order_by("stock_id")
+            }
+            for order in (
+                Order.objects.select_for_update().select_related("stock").filter(pk__in=order_ids).order_by("id")
+            ):
+                if order.is_working:
+                    _close(order, account, holdings.get(order.stock_id), OrderStatus.EXPIRED, "day order ended")
+                    expired += 1
+    return expired
+
+
+@dataclass
+class MatchResult:
+    candidates: int = 0
+    fills: int = 0
+    triggered: int = 0
+    rejected: int = 0
+
+
+def order_candidates(*, stock_id: int, price: Decimal) -> list[tuple[int, int]]:
+    """(order id, account id) of resting orders a price crosses: one indexed range query per side."""
+    crossing = Q(book__in=_WAKES_ON_FALL, trigger_price__gte=price) | Q(
+        book__in=_WAKES_ON_RISE, trigger_price__lte=price
+    )
+    return list(Order.objects.filter(crossing, stock_id=stock_id).order_by("id").values_list("id", "account_id"))
+
+
+def orders_match_tick(*, stock: Stock, price: Decimal, volume: int | None = None) -> MatchResult:
+    """Fill crossing limit orders and trigger crossed stops for one price of one stock.
+
+    Time priority by order id; each account's orders in one transaction; a
+    realistic fill model shares the tick's volume among them.
+    """
+    result = MatchResult()
+    candidates = order_candidates(stock_id=stock.pk, price=price)
+    result.candidates = len(candidates)
+    if not candidates:
+        return result
+    by_account: dict[int, list[int]] = {}
+    for order_id, account_id in candidates:
+        by_account.setdefault(account_id, []).append(order_id)
+    cap = rules.fill_cap(volume)
+    for account_id, order_ids in by_account.items():
+        if cap is not None and cap <= 0:
+            break
+        with transaction.atomic(durable=True):
+            account = Account.objects.select_for_update().get(pk=account_id)
+            holding = holding_lock(account=account, stock=stock)
+            orders = Order.objects.select_for_update().select_related("stock").filter(pk__in=order_ids).order_by("id")
+            for order in orders:
+                volume_left = cap
+                filled_before = order.filled_quantity
+                try:
+                    with transaction.atomic():
+                        _match_one(order, account, holding, price, volume_left, result)
+                except InsufficientFunds:
+                    # a triggered stop buy that the account can no longer pay for
+                    account.refresh_from_db()
+                    holding.refresh_from_db()
+                    order.refresh_from_db()
+                    if order.is_working:
+                        _close(order, account, holding, OrderStatus.REJECTED, "not enough cash when the stop triggered")
+                        result.rejected += 1
+                if cap is not None:
+                    cap -= order.filled_quantity - filled_before
+    return result
+
+
+def _match_one(order, account, holding, price: Decimal, volume: int | None, result: MatchResult) -> None:
+    if not order.is_working or order.book is None:
+        return
+    if order.book in (Book.BUY_STOP, Book.SELL_STOP):
+        if not _stop_crossed(order, price):
+            return
+        result.triggered += 1
+        before = order.filled_quantity
+        _trigger_stop(order, account, holding, price, volume)
+        result.fills += int(order.filled_quantity > before)
+        return
+    if not _limit_crossed(order, price):
+        return
+    if _execute_limit(order, account, holding, price, volume):
+        result.fills += 1
+
+
+def order_payload(order: Order) -> dict:
+    """What account events say about an order."""
+    return {
+        "order_id": order.pk,
+        "client_order_id": order.client_order_id,
+        "stock_code": order.stock.code,
+        "stock_name": order.stock.name,
+        "side": order.side,
+        "type": order.order_type,
+        "status": order.status,
+        "quantity": order.quantity,
+        "filled_quantity": order.filled_quantity,
+        "limit_price": None if order.limit_price is None else int(order.limit_price),
+        "stop_price": None if order.stop_price is None else int(order.stop_price),
+        "average_fill_price": None if order.average_fill_price is None else float(order.average_fill_price),
+        "reason": order.reject_reason,
+    }
