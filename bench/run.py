@@ -52,6 +52,13 @@ SCENARIOS = [
     Scenario("auth_me", "GET", "/api/v1/auth/me"),
     # issue 4: one locked read-modify-write of the account plus one ledger row per request
     Scenario("deposit", "POST", "/api/v1/portfolio/deposit", body={"amount": 1000}),
+    # issue 6: auth, validation, price read, locks, reservation, fill, ledger row, events
+    Scenario(
+        "market_buy",
+        "POST",
+        "/api/v1/trading/orders",
+        body={"stock_code": "A005930", "side": "BUY", "type": "MARKET", "quantity": 1},
+    ),
 ]
 
 
@@ -105,6 +112,8 @@ def server_env(database_url: str) -> dict[str, str]:
         "THROTTLE_AUTH": "100000/min",
         "THROTTLE_ORDERS": "100000/min",
         "JWT_ACCESS_MINUTES": "600",  # outlives any run with many scenarios
+        "STARTING_CASH": "100000000000000",  # market_buy must never run out of cash
+        "PRICE_STALE_SECONDS": "3600",  # the bench writes its price once
     }
 
 
@@ -113,7 +122,10 @@ def prepare(env: dict[str, str]) -> None:
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     create_user = (
         "from stocking.services import user_register; "
-        f"user_register(username={USERNAME!r}, password={PASSWORD!r}, email='bench@example.com')"
+        f"user_register(username={USERNAME!r}, password={PASSWORD!r}, email='bench@example.com'); "
+        "from marketdata.models import Stock; from marketdata.prices import store_tick; "
+        "Stock.objects.create(code='A005930', name='삼성전자', name_en='Samsung Electronics', market='KOSPI'); "
+        "store_tick({'code': 'A005930', 'close': 70000, 'base': 70000, 'volume': 100})"
     )
     subprocess.run([*manage, "shell", "-v0", "-c", create_user], cwd=ROOT, env=env, check=True)
 

@@ -224,16 +224,18 @@ def holding_apply_buy(
     price: Decimal,
     commission: Decimal,
     release_reserved_cash: Decimal = Decimal(0),
+    holding: Holding | None = None,
     order=None,
     execution=None,
 ) -> Transaction:
     """Book a bought lot: the BUY row (−price×qty−commission), average cost including commission.
 
-    `release_reserved_cash` is the part of the order's reservation this fill consumes.
+    `release_reserved_cash` is the part of the order's reservation this fill consumes;
+    `holding`, if given, is the caller's already locked row (saves a second lock).
     """
     cost = price * quantity + commission
     account.reserved_cash -= release_reserved_cash
-    holding = holding_lock(account=account, stock=stock)
+    holding = holding or holding_lock(account=account, stock=stock)
     holding.average_cost = (holding.average_cost * holding.quantity + cost) / (holding.quantity + quantity)
     holding.quantity += quantity
     holding.last_fill_price = price
@@ -260,6 +262,7 @@ def holding_apply_sell(
     commission: Decimal,
     tax: Decimal,
     release_reserved_quantity: int = 0,
+    holding: Holding | None = None,
     order=None,
     execution=None,
 ) -> Transaction:
@@ -267,7 +270,7 @@ def holding_apply_sell(
 
     realized P&L = proceeds − commission − tax − average cost × quantity.
     """
-    holding = holding_lock(account=account, stock=stock)
+    holding = holding or holding_lock(account=account, stock=stock)
     unreserved = holding.quantity - holding.reserved_quantity + release_reserved_quantity
     if quantity > unreserved or release_reserved_quantity > holding.reserved_quantity:
         raise InsufficientQuantity(details={"available_quantity": holding.available_quantity, "required": quantity})

@@ -27,6 +27,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("market/", marketdata_views.market, name="market"),
     path("", include("portfolio.urls")),
+    path("", include("trading.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

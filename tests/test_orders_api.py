@@ -333,3 +333,23 @@ def test_account_reset_cancels_working_orders(jwt_client, user, priced):
     old = Account.objects.get(user=user, is_open=None)
     assert old.reserved_cash == 0
     assert Holding.objects.get(account=old, stock=priced).reserved_quantity == 0
+
+
+def test_a_stop_buy_the_account_cannot_pay_for_at_trigger_is_rejected_and_released(priced):
+    from trading.services import OrderRequest, order_place
+
+    poor = UserFactory()
+    open_account_for(poor, starting_cash=Decimal(80_000))
+    order, _ = order_place(
+        user=poor, request=OrderRequest("A005930", "BUY", "STOP", quantity=1, stop_price=Decimal(72_000))
+    )
+    assert order.reserved_cash == 75_600 + 11  # stop × (1 + 5 % buffer) + commission
+    result = orders_match_tick(stock=priced, price=Decimal(85_000))  # gaps far above the stop
+    assert (result.triggered, result.fills, result.rejected) == (1, 0, 1)
+    order.refresh_from_db()
+    assert order.status == "REJECTED"
+    assert "not enough cash" in order.reject_reason
+    account = account_of(poor)
+    assert (account.cash, account.reserved_cash) == (80_000, 0)
+    seqs = list(AccountEvent.objects.filter(account=account).order_by("seq").values_list("seq", "event_type"))
+    assert seqs == [(1, "order.accepted"), (2, "order.rejected")]  # no gap from the rolled-back attempt

@@ -1,15 +1,10 @@
 """Account events: stored with the change, numbered per account, pushed after commit (DESIGN.md §8)."""
 
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import Max
 
+from stocking.push import group_send_soon
 from trading.models import AccountEvent
-
-logger = logging.getLogger(__name__)
 
 
 def account_group(user_id: int) -> str:
@@ -31,20 +26,18 @@ def event_message(event: AccountEvent) -> dict:
 def account_event_record(*, account, event_type: str, payload: dict) -> AccountEvent:
     """Write the next event of a (locked) account and push it once the transaction commits.
 
-    The caller holds the account row lock, so max(seq) + 1 cannot race.
+    The caller holds the account row lock, so max(seq) + 1 cannot race; the locked
+    instance remembers the last seq, so later events of the same transaction skip the query.
     """
-    last = AccountEvent.objects.filter(account=account).aggregate(last=Max("seq"))["last"] or 0
+    last = getattr(account, "_last_event_seq", None)
+    if last is None:
+        last = AccountEvent.objects.filter(account=account).aggregate(last=Max("seq"))["last"] or 0
     event = AccountEvent.objects.create(account=account, seq=last + 1, event_type=event_type, payload=payload)
+    account._last_event_seq = event.seq
     user_id = account.user_id
     transaction.on_commit(lambda: _push(user_id, event_message(event)))
     return event
 
 
 def _push(user_id: int, message: dict) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(account_group(user_id), {"type": "account.event", "message": message})
-    except Exception:  # a lost push is recovered by the client's resume; never fail the committed change
-        logger.exception("account event push failed (user %s, seq %s)", user_id, message["seq"])
+    group_send_soon(account_group(user_id), {"type": "account.event", "message": message})

@@ -283,16 +283,15 @@ def order_fill(
             keep = min(order.reserved_cash, rules.buy_reservation(order.limit_price, remaining_after))
         holding_apply_buy(
             account=account, stock=order.stock, quantity=quantity, price=price, commission=commission,
-            release_reserved_cash=order.reserved_cash - keep, order=order, execution=execution,
+            release_reserved_cash=order.reserved_cash - keep, holding=holding, order=order, execution=execution,
         )  # fmt: skip
         order.reserved_cash = keep
     else:
         holding_apply_sell(
             account=account, stock=order.stock, quantity=quantity, price=price, commission=commission, tax=tax,
-            release_reserved_quantity=quantity, order=order, execution=execution,
+            release_reserved_quantity=quantity, holding=holding, order=order, execution=execution,
         )  # fmt: skip
         order.reserved_quantity -= quantity
-    holding.refresh_from_db()
     order.average_fill_price = ((order.average_fill_price or 0) * filled_before + value) / (filled_before + quantity)
     order.filled_quantity = filled_before + quantity
     filled = order.filled_quantity == order.quantity
@@ -469,7 +468,9 @@ def orders_match_tick(*, stock: Stock, price: Decimal, volume: int | None = None
                     with transaction.atomic():
                         _match_one(order, account, holding, price, volume_left, result)
                 except InsufficientFunds:
-                    # a triggered stop buy that the account can no longer pay for
+                    # a triggered stop buy that the account can no longer pay for; the savepoint
+                    # rolled back its rows, so forget in-memory state (incl. the cached event seq)
+                    account.__dict__.pop("_last_event_seq", None)
                     account.refresh_from_db()
                     holding.refresh_from_db()
                     order.refresh_from_db()

@@ -1,0 +1,64 @@
+// /ws/account/: order updates and balance changes for the logged-in user. Shows a toast for fills and
+// tells htmx parts of the page to refresh ("account-changed"). Resumes from the last seq after a drop.
+(function () {
+  "use strict";
+  const TOAST = {
+    "order.filled": (d) => `Filled: ${d.side === "BUY" ? "bought" : "sold"} ${d.execution.quantity} ${d.stock_name} at ${window.StocKing.won(d.execution.price)}`,
+    "order.partially_filled": (d) => `Partly filled: ${d.filled_quantity}/${d.quantity} ${d.stock_name} at ${window.StocKing.won(d.execution.price)}`,
+    "order.canceled": (d) => `Canceled: ${d.side.toLowerCase()} ${d.quantity} ${d.stock_name}${d.reason ? " (" + d.reason + ")" : ""}`,
+    "order.expired": (d) => `Expired: ${d.side.toLowerCase()} ${d.quantity} ${d.stock_name}`,
+    "order.rejected": (d) => `Rejected: ${d.side.toLowerCase()} ${d.quantity} ${d.stock_name} — ${d.reason}`,
+  };
+  let lastSeq = null;
+  let accountId = null;
+  let delay = 500;
+
+  function toast(text, kind) {
+    let box = document.getElementById("toasts");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "toasts";
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    const item = document.createElement("div");
+    item.className = "toast " + kind;
+    item.setAttribute("role", "status");
+    item.textContent = text;
+    box.appendChild(item);
+    setTimeout(() => item.remove(), 6000);
+  }
+
+  function handle(message) {
+    if (message.type === "hello") {
+      if (accountId === message.account_id && lastSeq !== null && message.last_seq > lastSeq) {
+        return { action: "resume", after_seq: lastSeq };
+      }
+      accountId = message.account_id;
+      lastSeq = message.last_seq;
+      return null;
+    }
+    if (message.type !== "event" || message.account_id !== accountId) return null;
+    if (lastSeq !== null && message.seq <= lastSeq) return null; // already seen (resume overlap)
+    if (lastSeq !== null && message.seq > lastSeq + 1) return { action: "resume", after_seq: lastSeq };
+    lastSeq = message.seq;
+    const make = TOAST[message.event];
+    if (make) toast(make(message.data), message.event.replace(".", "-"));
+    document.body.dispatchEvent(new CustomEvent("account-changed", { detail: message }));
+    return null;
+  }
+
+  function connect() {
+    const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/account/`);
+    socket.onopen = () => { delay = 500; };
+    socket.onmessage = (event) => {
+      const reply = handle(JSON.parse(event.data));
+      if (reply) socket.send(JSON.stringify(reply));
+    };
+    socket.onclose = () => {
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 15000);
+    };
+  }
+  if (document.body.dataset.authenticated === "true") connect();
+})();
