@@ -3,7 +3,7 @@
     .venv/bin/python bench/matcher.py [--db sqlite|mysql]
 
 Builds a throwaway database (SQLite file in a temp dir, or the MariaDB database
-stocking_bench_matcher), 100 stocks × 100 resting limit buys over 100 accounts,
+stocking_bench_matcher), 10,000 resting limit buys over 100 stocks and 100 accounts,
 then measures in one run:
   - baseline: one indexed primary-key lookup (`Stock.objects.filter(pk=…).exists()`)
   - a non-crossing tick: `orders_match_tick` finding nothing (target < 1 ms)
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-STOCKS, ORDERS_PER_STOCK, ACCOUNTS, CROSSING = 100, 100, 100, 1000
+STOCKS, RESTING, ACCOUNTS, CROSSING = 100, 10_000, 100, 1000
 
 
 def setup_django(database_url: str) -> None:
@@ -63,19 +63,18 @@ def build_book():
     accounts = [account_open(user=user) for user in users]
     reserved = {account.pk: Decimal(0) for account in accounts}
     orders = []
-    for s, stock in enumerate(stocks):
-        for n in range(ORDERS_PER_STOCK):
-            account = accounts[(s * ORDERS_PER_STOCK + n) % ACCOUNTS]
-            # stock 0 holds the crossing orders: limits 10,000..10,990; others rest far below 10,000
-            limit = Decimal(10_000 + (n % 100) * 10) if s == 0 else Decimal(5_000 - n * 5)
-            reservation = buy_reservation(limit, 1)
-            reserved[account.pk] += reservation
-            orders.append(Order(account=account, stock=stock, side="BUY", order_type="LIMIT", time_in_force="GTC",
-                                quantity=1, limit_price=limit, reserved_cash=reservation, status=OrderStatus.OPEN,
-                                book=Book.BUY_LIMIT, trigger_price=limit))  # fmt: skip
-    # the crossing stock gets 1,000 orders in all
-    extra = CROSSING - ORDERS_PER_STOCK
-    for n in range(extra):
+    # stock 0 holds the 1,000 crossing orders (limits 10,000..10,990); the other 9,000 rest
+    # over stocks 1..99 far below any tick the bench sends
+    for n in range(RESTING - CROSSING):
+        account = accounts[n % ACCOUNTS]
+        stock = stocks[1 + n % (STOCKS - 1)]
+        limit = Decimal(5_000 - (n % 100) * 5)
+        reservation = buy_reservation(limit, 1)
+        reserved[account.pk] += reservation
+        orders.append(Order(account=account, stock=stock, side="BUY", order_type="LIMIT", time_in_force="GTC",
+                            quantity=1, limit_price=limit, reserved_cash=reservation, status=OrderStatus.OPEN,
+                            book=Book.BUY_LIMIT, trigger_price=limit))  # fmt: skip
+    for n in range(CROSSING):
         account = accounts[n % ACCOUNTS]
         limit = Decimal(10_000 + (n % 100) * 10)
         reservation = buy_reservation(limit, 1)

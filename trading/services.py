@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -432,11 +433,15 @@ class MatchResult:
 
 
 def order_candidates(*, stock_id: int, price: Decimal) -> list[tuple[int, int]]:
-    """(order id, account id) of resting orders a price crosses: one indexed range query per side."""
-    crossing = Q(book__in=_WAKES_ON_FALL, trigger_price__gte=price) | Q(
-        book__in=_WAKES_ON_RISE, trigger_price__lte=price
-    )
-    return list(Order.objects.filter(crossing, stock_id=stock_id).order_by("id").values_list("id", "account_id"))
+    """(order id, account id) of resting orders a price crosses, oldest first.
+
+    Two range scans of the (stock, book, trigger_price) index joined by UNION ALL;
+    an OR of the two makes SQLite fall back to scanning the stock's whole book.
+    """
+    resting = Order.objects.filter(stock_id=stock_id).order_by().values_list("id", "account_id")
+    falling = resting.filter(book__in=_WAKES_ON_FALL, trigger_price__gte=price)
+    rising = resting.filter(book__in=_WAKES_ON_RISE, trigger_price__lte=price)
+    return sorted(falling.union(rising, all=True))
 
 
 def orders_match_tick(*, stock: Stock, price: Decimal, volume: int | None = None) -> MatchResult:
@@ -464,8 +469,10 @@ def orders_match_tick(*, stock: Stock, price: Decimal, volume: int | None = None
             for order in orders:
                 volume_left = cap
                 filled_before = order.filled_quantity
+                # Only a triggered stop buy can outrun its reservation: it alone pays for a savepoint.
+                savepoint = transaction.atomic() if order.book == Book.BUY_STOP else nullcontext()
                 try:
-                    with transaction.atomic():
+                    with savepoint:
                         _match_one(order, account, holding, price, volume_left, result)
                 except InsufficientFunds:
                     # a triggered stop buy that the account can no longer pay for; the savepoint
