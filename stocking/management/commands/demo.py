@@ -29,6 +29,7 @@ def demo_processes(python: str, addr: str) -> list[tuple[str, list[str]]]:
     manage = [python, "manage.py"]
     return [
         ("web+ws", [*manage, "runserver", "--noreload", addr]),
+        ("relay", [*manage, "run_relay"]),
         ("matcher", [*manage, "run_matcher"]),
         ("worker", [python, "-m", "celery", "-A", "stocking", "worker", "--beat", "--pool=solo", "--loglevel=WARNING"]),
     ]

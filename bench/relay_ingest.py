@@ -1,0 +1,148 @@
+"""Relay ingest at maximum replay speed into Redis, against a raw pipelined SET loop measured in the same run.
+
+Run from the repository root:
+    .venv/bin/python bench/relay_ingest.py [--ticks 200000] [--codes 200] [--rounds 3] [--redis-url URL]
+
+Both sides use one Python process pinned to one core (Redis runs elsewhere) and
+the same batch size. The baseline sends one `SET key value EX 3600` per tick from
+ready-made strings and does nothing else. The relay does its whole job: read the
+JSONL file, parse and validate every body, stamp received_at, SET the latest tick
+per code, PUBLISH the batch on stock:ticks and write its health record.
+Use a Redis database nobody else uses (default 13); the bench deletes the keys it wrote.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_TICKS_PER_SECOND = 50_000
+
+
+def pin_to_one_core() -> str:
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[-1]})
+    except (AttributeError, OSError):
+        return "not pinned"
+    return f"core {cores[-1]} of {len(cores)}"
+
+
+def make_ticks(path: Path, count: int, codes: int) -> list[str]:
+    from marketdata.relay.simulator import ListedStock, TickGenerator
+
+    stocks = [ListedStock(f"A{100_000 + index:06d}", index + 1) for index in range(codes)]
+    generator = TickGenerator(stocks, seed=2026)
+    lines = [json.dumps(generator.next_tick("2026-11-25T01:00:00.000Z"), ensure_ascii=False) for _ in range(count)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lines
+
+
+class Rate:
+    """Ticks per wall-clock second, and per CPU-second of this process (less sensitive to a busy machine)."""
+
+    def __init__(self, ticks: int, wall: float, cpu: float) -> None:
+        self.wall = ticks / wall
+        self.cpu = ticks / cpu if cpu else float("inf")
+
+
+def timed(work, ticks: int) -> Rate:
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return Rate(ticks, time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def raw_set_loop(client, lines: list[str], keys: list[str], batch: int) -> Rate:
+    def work():
+        for start in range(0, len(lines), batch):
+            pipe = client.pipeline(transaction=False)
+            for key, line in zip(keys[start : start + batch], lines[start : start + batch], strict=True):
+                pipe.set(key, line, ex=3600)
+            pipe.execute()
+
+    return timed(work, len(lines))
+
+
+def relay_run(config, count: int) -> Rate:
+    from marketdata.relay.runner import Relay
+
+    relay = Relay(config)
+    outcome = {}
+    rate = timed(lambda: outcome.update(stats=relay.run(threading.Event())), count)
+    stats = outcome["stats"]
+    if stats.messages_total != count or stats.state != "finished":
+        raise SystemExit(f"relay did not ingest everything: {stats}")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=200_000)
+    parser.add_argument("--codes", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=500, help="ticks per pipeline (RELAY_BATCH_MAX)")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stocking.settings.base")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["REDIS_URL"] = args.redis_url
+    import django
+
+    django.setup()
+    import redis
+
+    from marketdata.relay.config import RelayConfig
+    from marketdata.relay.keys import HEALTH_KEY, REALTIME_KEY
+
+    pinned = pin_to_one_core()
+    client = redis.Redis.from_url(args.redis_url, decode_responses=True)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "ticks.jsonl"
+        lines = make_ticks(path, args.ticks, args.codes)
+        keys = [REALTIME_KEY.format(code=json.loads(line)["code"]) for line in lines]
+        config = replace(
+            RelayConfig(),
+            source=f"replay:{path}",
+            redis_url=args.redis_url,
+            replay_speed=None,
+            batch_max=args.batch,
+        )
+        raw_rates, relay_rates = [], []
+        try:
+            for _ in range(args.rounds):
+                raw_rates.append(raw_set_loop(client, lines, keys, args.batch))
+                relay_rates.append(relay_run(config, args.ticks))
+        finally:
+            client.delete(*set(keys), HEALTH_KEY)
+            client.close()
+
+    ratios = sorted(relay.wall / raw.wall for raw, relay in zip(raw_rates, relay_rates, strict=True))
+    median_ratio = ratios[len(ratios) // 2]
+    best_raw = max(rate.wall for rate in raw_rates)
+    best_relay = max(rate.wall for rate in relay_rates)
+
+    def rounds(rates: list[Rate]) -> str:
+        return ", ".join(f"{rate.wall:,.0f}" for rate in rates)
+
+    print(f"relay ingest: {args.ticks:,} ticks over {args.codes} codes, batches of {args.batch}, {pinned}")
+    print(f"  raw pipelined SET loop : {best_raw:>9,.0f} ticks/s best   (rounds: {rounds(raw_rates)})")
+    print(f"  relay (replay, max)    : {best_relay:>9,.0f} ticks/s best   (rounds: {rounds(relay_rates)})")
+    print(f"  ratio relay / raw      : {median_ratio:>9.2f}  (median of per-round ratios)")
+    print(
+        f"  per CPU-second         : raw {max(r.cpu for r in raw_rates):,.0f}, "
+        f"relay {max(r.cpu for r in relay_rates):,.0f} ticks"
+    )
+    verdict = "meets" if best_relay >= TARGET_TICKS_PER_SECOND else "misses"
+    print(f"  target {TARGET_TICKS_PER_SECOND:,} ticks/s  : {verdict} (best round, wall clock)")
+
+
+if __name__ == "__main__":
+    main()

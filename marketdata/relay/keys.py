@@ -1,0 +1,25 @@
+"""Redis names shared by the relay and its clients (DESIGN.md §5), kept from the original service."""
+
+from marketdata.prices import REALTIME_KEY
+
+__all__ = [
+    "COMMANDS_CHANNEL",
+    "COMMAND_RESULT_KEY",
+    "COMMAND_RESULT_TTL_SECONDS",
+    "HEALTH_KEY",
+    "HEALTH_TTL_SECONDS",
+    "REALTIME_KEY",
+    "REALTIME_TTL_SECONDS",
+    "SUBSCRIPTIONS_KEY",
+    "TICKS_CHANNEL",
+]
+
+REALTIME_TTL_SECONDS = 3600
+# One message per relay batch: a JSON array of tick objects (each as stored under REALTIME_KEY).
+TICKS_CHANNEL = "stock:ticks"
+COMMANDS_CHANNEL = "toss_ws_relayer:commands"
+COMMAND_RESULT_KEY = "toss_ws_relayer:command_result:{command_id}"
+COMMAND_RESULT_TTL_SECONDS = 300
+SUBSCRIPTIONS_KEY = "toss_ws_relayer:subscriptions"
+HEALTH_KEY = "toss_ws_relayer:health"
+HEALTH_TTL_SECONDS = 30
