@@ -462,31 +462,40 @@ def orders_match_tick(*, stock: Stock, price: Decimal, volume: int | None = None
     for account_id, order_ids in by_account.items():
         if cap is not None and cap <= 0:
             break
-        with transaction.atomic(durable=True):
-            account = Account.objects.select_for_update().get(pk=account_id)
-            holding = holding_lock(account=account, stock=stock)
-            orders = Order.objects.select_for_update().select_related("stock").filter(pk__in=order_ids).order_by("id")
-            for order in orders:
-                volume_left = cap
-                filled_before = order.filled_quantity
-                # Only a triggered stop buy can outrun its reservation: it alone pays for a savepoint.
-                savepoint = transaction.atomic() if order.book == Book.BUY_STOP else nullcontext()
-                try:
-                    with savepoint:
-                        _match_one(order, account, holding, price, volume_left, result)
-                except InsufficientFunds:
-                    # a triggered stop buy that the account can no longer pay for; the savepoint
-                    # rolled back its rows, so forget in-memory state (incl. the cached event seq)
-                    account.__dict__.pop("_last_event_seq", None)
-                    account.refresh_from_db()
-                    holding.refresh_from_db()
-                    order.refresh_from_db()
-                    if order.is_working:
-                        _close(order, account, holding, OrderStatus.REJECTED, "not enough cash when the stop triggered")
-                        result.rejected += 1
-                if cap is not None:
-                    cap -= order.filled_quantity - filled_before
+        try:
+            cap = _match_account(account_id, order_ids, stock, price, cap, result)
+        except Exception:  # one account's failure (rolled back whole) must not starve the others
+            logger.exception("matching account %s at %s %s failed", account_id, stock.code, price)
     return result
+
+
+def _match_account(account_id, order_ids, stock, price: Decimal, cap: int | None, result: MatchResult) -> int | None:
+    """One account's crossing orders in one transaction; returns the volume left for the next account."""
+    with transaction.atomic(durable=True):
+        account = Account.objects.select_for_update().get(pk=account_id)
+        holding = holding_lock(account=account, stock=stock)
+        orders = Order.objects.select_for_update().select_related("stock").filter(pk__in=order_ids).order_by("id")
+        for order in orders:
+            volume_left = cap
+            filled_before = order.filled_quantity
+            # Only a triggered stop buy can outrun its reservation: it alone pays for a savepoint.
+            savepoint = transaction.atomic() if order.book == Book.BUY_STOP else nullcontext()
+            try:
+                with savepoint:
+                    _match_one(order, account, holding, price, volume_left, result)
+            except InsufficientFunds:
+                # a triggered stop buy that the account can no longer pay for; the savepoint
+                # rolled back its rows, so forget in-memory state (incl. the cached event seq)
+                account.__dict__.pop("_last_event_seq", None)
+                account.refresh_from_db()
+                holding.refresh_from_db()
+                order.refresh_from_db()
+                if order.is_working:
+                    _close(order, account, holding, OrderStatus.REJECTED, "not enough cash when the stop triggered")
+                    result.rejected += 1
+            if cap is not None:
+                cap -= order.filled_quantity - filled_before
+    return cap
 
 
 def _match_one(order, account, holding, price: Decimal, volume: int | None, result: MatchResult) -> None:
