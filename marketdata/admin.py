@@ -1,6 +1,14 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
-from marketdata.models import Stock
+from marketdata.models import Candle, Stock
+from marketdata.relay_commands import relay_command_send
+from marketdata.selectors import relay_health_read, relay_subscriptions_list
+from marketdata.topics import TRADE_TOPIC_PREFIX, code_from_topic, is_stock_code, trade_topic
+from stocking.errors import ApplicationError
 
 
 @admin.register(Stock)
@@ -10,3 +18,95 @@ class StockAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "name_en"]
     list_editable = ["is_active"]
     ordering = ["market_cap_rank", "code"]
+
+
+@admin.register(Candle)
+class CandleAdmin(admin.ModelAdmin):
+    """Candles are built from ticks; the admin shows them."""
+
+    list_display = ["stock", "start", "open", "high", "low", "close", "volume"]
+    list_select_related = ["stock"]
+    search_fields = ["stock__code", "stock__name"]
+    date_hierarchy = "start"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- the relay page: /admin/marketdata/relay/ ------------------------------------------------
+
+
+class RelayCommandForm(forms.Form):
+    code = forms.CharField(
+        max_length=7, label="Stock code", help_text=f"e.g. A005930; the topic is {TRADE_TOPIC_PREFIX}<code>."
+    )
+    action = forms.ChoiceField(choices=[("subscribe", "Subscribe"), ("unsubscribe", "Unsubscribe")])
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().upper()
+        if not is_stock_code(code):
+            raise forms.ValidationError("A stock code is A followed by six digits or capitals.")
+        return code
+
+
+def relay_admin_view(request):
+    """The relay's heartbeat and subscriptions; subscribe/unsubscribe go through the staff API's service."""
+    form = RelayCommandForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        topic = trade_topic(form.cleaned_data["code"])
+        try:
+            result = relay_command_send(type=form.cleaned_data["action"], topic=topic)
+        except ApplicationError as exc:
+            messages.error(request, f"{form.cleaned_data['action']} {topic}: {exc.message}")
+        else:
+            level = messages.SUCCESS if result.success else messages.WARNING
+            messages.add_message(request, level, f"Relay: {result.message} (command {result.command_id})")
+        return redirect("admin:marketdata_relay")
+    health = relay_health_read()
+    context = {
+        **admin.site.each_context(request),
+        "title": "Market-data relay",
+        "health": health,
+        "health_items": sorted(health.record.items()) if health else [],
+        "subscriptions": [(topic, code_from_topic(topic)) for topic in relay_subscriptions_list()],
+        "form": form,
+        "topic_prefix": TRADE_TOPIC_PREFIX,
+    }
+    return TemplateResponse(request, "admin/marketdata/relay.html", context)
+
+
+def _install_relay_page(site: admin.AdminSite) -> None:
+    """Add the relay page to the admin's URLs and to the Marketdata section of its index."""
+    get_urls, get_app_list = site.get_urls, site.get_app_list
+
+    def urls():
+        return [path("marketdata/relay/", site.admin_view(relay_admin_view), name="marketdata_relay"), *get_urls()]
+
+    def app_list(request, app_label=None):
+        apps = get_app_list(request, app_label)
+        for app in apps:
+            if app["app_label"] == "marketdata" and request.user.is_staff:
+                app["models"].append(
+                    {
+                        "name": "Relay (live feed)",
+                        "object_name": "Relay",
+                        "perms": {"view": True},
+                        "admin_url": reverse("admin:marketdata_relay", current_app=site.name),
+                        "add_url": None,
+                        "view_only": True,
+                    }
+                )
+        return apps
+
+    site.get_urls = urls
+    site.get_app_list = app_list
+
+
+_install_relay_page(admin.site)

@@ -1,12 +1,36 @@
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketdata.candles import INTERVALS, parse_moment
 from marketdata.models import Market, Stock
-from marketdata.selectors import stock_get, stock_search
+from marketdata.prices import Quote
+from marketdata.relay_commands import relay_command_send
+from marketdata.selectors import (
+    RelayHealth,
+    candles_list,
+    realtime_quote_get,
+    realtime_quotes,
+    realtime_quotes_active,
+    relay_health_get,
+    relay_health_read,
+    relay_subscriptions_list,
+    stock_get,
+    stock_search,
+)
+from marketdata.topics import is_stock_code
 from stocking.pagination import PagePagination
+
+MAX_REALTIME_CODES = 100
+DEFAULT_BARS = 300
+MAX_BARS = {"1m": 1000, "5m": 1000, "1h": 1000, "1d": 400}  # 1d reads up to ~400 days of minutes
 
 
 class StockOutputSerializer(serializers.ModelSerializer):
@@ -49,3 +73,345 @@ class StockDetailApi(APIView):
     @extend_schema(tags=["stocks"], responses={200: StockOutputSerializer})
     def get(self, request, code: str):
         return Response(StockOutputSerializer(stock_get(code=code)).data)
+
+
+# --- realtime prices (paths kept from the original service) --------------------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class ErrorOutputSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorOutputSerializer, description=description)
+
+
+class QuoteOutputSerializer(serializers.Serializer):
+    """The latest stored tick of one stock. Prices and volumes are whole numbers; change is from the previous close."""
+
+    code = serializers.CharField()
+    price = serializers.IntegerField()
+    change = serializers.IntegerField(allow_null=True)
+    change_pct = serializers.DecimalField(max_digits=9, decimal_places=2, coerce_to_string=False, allow_null=True)
+    volume = serializers.IntegerField(allow_null=True, help_text="The day's cumulative volume.")
+    open = serializers.SerializerMethodField()
+    high = serializers.SerializerMethodField()
+    low = serializers.SerializerMethodField()
+    prev_close = serializers.IntegerField(source="base", allow_null=True)
+    dt = serializers.CharField(allow_null=True, help_text="Exchange time as the feed sent it.")
+    received_at = serializers.DateTimeField(help_text="When the relay stored it (server time).")
+    is_stale = serializers.SerializerMethodField(help_text="Older than PRICE_STALE_SECONDS.")
+
+    def _raw_number(self, quote: Quote, field: str) -> int | None:
+        value = quote.raw.get(field)
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            return None
+        try:
+            return int(Decimal(str(value)))
+        except (InvalidOperation, ValueError, OverflowError):
+            return None
+
+    def get_open(self, quote: Quote) -> int | None:
+        return self._raw_number(quote, "open")
+
+    def get_high(self, quote: Quote) -> int | None:
+        return self._raw_number(quote, "high")
+
+    def get_low(self, quote: Quote) -> int | None:
+        return self._raw_number(quote, "low")
+
+    def get_is_stale(self, quote: Quote) -> bool:
+        return not quote.is_fresh()
+
+
+class RealtimeStockApi(APIView):
+    """The latest price of one stock, from the relay's price store (no database query)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        tags=["realtime"],
+        responses={
+            200: QuoteOutputSerializer,
+            400: _error("Malformed stock code (A + six digits or capitals)."),
+            404: _error("No price stored for the code."),
+        },
+    )
+    def get(self, request, stock_code: str):
+        return Response(QuoteOutputSerializer(realtime_quote_get(code=stock_code)).data)
+
+
+class RealtimeStocksMultipleApi(APIView):
+    """Latest prices of up to 100 stocks in one Redis round trip."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class FilterSerializer(serializers.Serializer):
+        stock_codes = serializers.ListField(child=serializers.CharField(max_length=1000), allow_empty=False)
+
+        def validate_stock_codes(self, values: list[str]) -> list[str]:
+            # Repeated (?stock_codes=A005930&stock_codes=A000660) or comma-separated, as the original took them.
+            codes = [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
+            codes = list(dict.fromkeys(codes))
+            if not codes:
+                raise serializers.ValidationError("Give at least one stock code.")
+            limit = getattr(settings, "REALTIME_MULTIPLE_MAX_CODES", MAX_REALTIME_CODES)
+            if len(codes) > limit:
+                raise serializers.ValidationError(f"At most {limit} stock codes per request.")
+            invalid = [code for code in codes if not is_stock_code(code)]
+            if invalid:
+                raise serializers.ValidationError(f"Not stock codes: {', '.join(c[:12] for c in invalid[:10])}.")
+            return codes
+
+    class OutputSerializer(serializers.Serializer):
+        prices = QuoteOutputSerializer(many=True)
+        missing = serializers.ListField(child=serializers.CharField(), help_text="Codes with no stored price.")
+
+    @extend_schema(
+        tags=["realtime"],
+        parameters=[
+            OpenApiParameter(
+                "stock_codes",
+                OpenApiTypes.STR,
+                many=True,
+                explode=True,
+                required=True,
+                description="Repeat it (or separate codes with commas), e.g. A005930 and A000660; at most 100.",
+            )
+        ],
+        responses={200: OutputSerializer, 400: _error("Missing, malformed or too many codes.")},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data={"stock_codes": request.query_params.getlist("stock_codes")})
+        filters.is_valid(raise_exception=True)
+        codes = filters.validated_data["stock_codes"]
+        quotes = realtime_quotes(codes=codes)
+        data = {"prices": [quotes[c] for c in codes if c in quotes], "missing": [c for c in codes if c not in quotes]}
+        return Response(self.OutputSerializer(data).data)
+
+
+class RealtimeStocksAllApi(APIView):
+    """The stored price of every active listing, in stock master order (one MGET)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        count = serializers.IntegerField()
+        prices = QuoteOutputSerializer(many=True)
+
+    @extend_schema(tags=["realtime"], responses={200: OutputSerializer})
+    def get(self, request):
+        quotes = realtime_quotes_active()
+        return Response(self.OutputSerializer({"count": len(quotes), "prices": quotes}).data)
+
+
+class RelayHealthOutputSerializer(serializers.Serializer):
+    state = serializers.CharField(required=False, help_text="connecting, connected, reconnecting, stopping, …")
+    source = serializers.CharField(required=False)
+    connected_since = serializers.CharField(allow_null=True, required=False)
+    last_message_at = serializers.CharField(allow_null=True, required=False)
+    messages_total = serializers.IntegerField(required=False)
+    malformed_total = serializers.IntegerField(required=False)
+    reconnects = serializers.IntegerField(required=False)
+    subscriptions = serializers.IntegerField(required=False)
+    updated_at = serializers.CharField(required=False)
+    age_seconds = serializers.FloatField(allow_null=True, help_text="Since the relay wrote this heartbeat.")
+
+
+def _health_data(health: RelayHealth) -> dict:
+    age = None if health.age_seconds is None else round(health.age_seconds, 1)
+    return {**health.record, "age_seconds": age}
+
+
+class RelayHealthApi(APIView):
+    """The relay's heartbeat (written every few seconds, kept 30 s); 503 when it is missing or too old."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        tags=["realtime"],
+        responses={200: RelayHealthOutputSerializer, 503: _error("No heartbeat, or one older than 30 s.")},
+    )
+    def get(self, request):
+        return Response(_health_data(relay_health_get()))
+
+
+# --- staff: the relay's dynamic subscriptions ------------------------------------------------
+
+
+class RelaySubscriptionsApi(APIView):
+    """Topics the relay keeps subscribed, and its heartbeat (null when it is not reporting)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    class OutputSerializer(serializers.Serializer):
+        subscriptions = serializers.ListField(child=serializers.CharField())
+        total_count = serializers.IntegerField()
+        health = RelayHealthOutputSerializer(allow_null=True)
+
+    @extend_schema(tags=["admin"], responses={200: OutputSerializer})
+    def get(self, request):
+        topics = relay_subscriptions_list()
+        health = relay_health_read()
+        return Response(
+            {
+                "subscriptions": topics,
+                "total_count": len(topics),
+                "health": None if health is None else _health_data(health),
+            }
+        )
+
+
+class CommandOutputSerializer(serializers.Serializer):
+    success = serializers.BooleanField(help_text="What the relay answered.")
+    message = serializers.CharField()
+    command_id = serializers.CharField()
+    topic = serializers.CharField()
+
+
+_TOPIC_PARAMETER = OpenApiParameter(
+    "topic", OpenApiTypes.STR, required=True, description="e.g. /topic/v1/kr/stock/trade/A005930"
+)
+_COMMAND_ERRORS = {
+    400: _error("Malformed topic; nothing was published."),
+    503: _error("No relay is listening for commands."),
+    504: _error("The relay did not answer within 30 s."),
+}
+
+
+class _RelayCommandApi(APIView):
+    permission_classes = [permissions.IsAdminUser]
+    command_type: str
+
+    def _send(self, request) -> Response:
+        topic = request.query_params.get("topic", "")
+        result = relay_command_send(type=self.command_type, topic=topic)
+        return Response(
+            CommandOutputSerializer(
+                {"success": result.success, "message": result.message, "command_id": result.command_id, "topic": topic}
+            ).data
+        )
+
+
+class RelaySubscribeApi(_RelayCommandApi):
+    """Ask the relay to subscribe to a trade topic; waits (polling every 0.5 s, up to 30 s) for its answer."""
+
+    command_type = "subscribe"
+
+    @extend_schema(
+        tags=["admin"],
+        parameters=[_TOPIC_PARAMETER],
+        request=None,
+        responses={200: CommandOutputSerializer, **_COMMAND_ERRORS},
+    )
+    def post(self, request):
+        return self._send(request)
+
+
+class RelayUnsubscribeApi(_RelayCommandApi):
+    """Ask the relay to unsubscribe from a trade topic; waits (polling every 0.5 s, up to 30 s) for its answer."""
+
+    command_type = "unsubscribe"
+
+    @extend_schema(
+        tags=["admin"],
+        parameters=[_TOPIC_PARAMETER],
+        request=None,
+        responses={200: CommandOutputSerializer, **_COMMAND_ERRORS},
+    )
+    def delete(self, request):
+        return self._send(request)
+
+
+# --- candles ---------------------------------------------------------------------------------
+
+
+class StockCandlesApi(APIView):
+    """OHLCV bars for charts (lightweight-charts' shape): 1-minute candles, aggregated on read.
+
+    `from`/`to` take ISO 8601 (naive means Asia/Seoul) or epoch seconds. Defaults: the last
+    300 bars up to now, the minute in progress included. 1d bars are Asia/Seoul calendar days.
+    """
+
+    permission_classes = [permissions.AllowAny]
+
+    class FilterSerializer(serializers.Serializer):
+        interval = serializers.ChoiceField(choices=list(INTERVALS), default="1m")
+        from_ = serializers.CharField(required=False, max_length=40)
+        to = serializers.CharField(required=False, max_length=40)
+
+        def get_fields(self):
+            fields = super().get_fields()
+            fields["from"] = fields.pop("from_")  # "from" is a Python keyword
+            return fields
+
+        def _moment(self, value: str, field: str) -> datetime:
+            moment = parse_moment(value)
+            if moment is None:
+                raise serializers.ValidationError({field: "Give ISO 8601 (2026-11-25T09:00+09:00) or epoch seconds."})
+            return moment
+
+        def validate(self, attrs):
+            interval = INTERVALS[attrs["interval"]]
+            span = timedelta(seconds=interval.seconds)
+            end = self._moment(attrs["to"], "to") if "to" in attrs else timezone.now()
+            start = self._moment(attrs["from"], "from") if "from" in attrs else end - span * (DEFAULT_BARS - 1)
+            if start > end:
+                raise serializers.ValidationError({"from": "from is after to."})
+            limit = MAX_BARS[interval.name]
+            if (end - start) / span > limit:
+                raise serializers.ValidationError({"from": f"At most {limit} {interval.name} bars per request."})
+            return {"interval": interval, "start": start, "end": end}
+
+    class BarOutputSerializer(serializers.Serializer):
+        time = serializers.IntegerField(help_text="Epoch seconds (UTC) of the bar's first minute.")
+        open = serializers.IntegerField()
+        high = serializers.IntegerField()
+        low = serializers.IntegerField()
+        close = serializers.IntegerField()
+        volume = serializers.IntegerField()
+
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        interval = serializers.CharField()
+        candles = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        tags=["stocks"],
+        parameters=[
+            OpenApiParameter("interval", OpenApiTypes.STR, enum=list(INTERVALS), default="1m"),
+            OpenApiParameter("from", OpenApiTypes.STR, description="ISO 8601 or epoch seconds; default: 300 bars back"),
+            OpenApiParameter("to", OpenApiTypes.STR, description="ISO 8601 or epoch seconds; default: now"),
+        ],
+        responses={
+            200: inline_serializer(
+                "StockCandles",
+                {
+                    "code": serializers.CharField(),
+                    "interval": serializers.CharField(),
+                    "candles": BarOutputSerializer(many=True),
+                },
+            ),
+            400: _error("Unknown interval, unreadable dates, from after to, or too long a range."),
+            404: _error("No such stock."),
+        },
+    )
+    def get(self, request, code: str):
+        stock = stock_get(code=code)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
+        bars = candles_list(stock=stock, interval=params["interval"], start=params["start"], end=params["end"])
+        return Response(
+            {
+                "code": stock.code,
+                "interval": params["interval"].name,
+                "candles": self.BarOutputSerializer(bars, many=True).data,
+            }
+        )

@@ -30,3 +30,30 @@ class Stock(models.Model):
     @property
     def short_code(self) -> str:
         return self.code[1:]
+
+
+class Candle(models.Model):
+    """One minute of trades in one stock (OHLCV), built from ticks; longer intervals are aggregated on read.
+
+    `start` is the minute's first instant (aware, stored in UTC). Prices are whole won.
+    """
+
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="candles")
+    start = models.DateTimeField()
+    open = models.DecimalField(max_digits=18, decimal_places=0)
+    high = models.DecimalField(max_digits=18, decimal_places=0)
+    low = models.DecimalField(max_digits=18, decimal_places=0)
+    close = models.DecimalField(max_digits=18, decimal_places=0)
+    volume = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["stock", "start"]
+        constraints = [
+            # Also the index every chart read and every upsert uses: (stock, start range).
+            models.UniqueConstraint(fields=["stock", "start"], name="candle_one_per_stock_minute"),
+            models.CheckConstraint(condition=models.Q(low__lte=models.F("high")), name="candle_low_lte_high"),
+        ]
+        indexes = [models.Index(fields=["start"], name="candle_start_idx")]  # pruning old minutes
+
+    def __str__(self) -> str:
+        return f"{self.stock_id} {self.start:%Y-%m-%d %H:%M} {self.close}"

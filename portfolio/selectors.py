@@ -12,10 +12,12 @@ from django.utils import timezone
 
 from marketdata.calendar import SEOUL, seoul_today
 from marketdata.prices import latest_prices
+from payments.selectors import user_is_premium
 from portfolio.errors import AccountNotFound, WatchlistNotFound
 from portfolio.models import Account, Holding, Transaction, TransactionType, Watchlist, WatchlistItem
 
 FREE_WATCHLIST_LIMITS = (10, 50)  # lists per user, stocks per list
+PREMIUM_WATCHLIST_LIMITS = (50, 200)
 ZERO = Decimal(0)
 
 
@@ -174,7 +176,7 @@ def transactions_list(
 
 def watchlist_limits(*, user) -> tuple[int, int]:
     """(lists per user, stocks per list); premium raises them (payments app)."""
-    return FREE_WATCHLIST_LIMITS
+    return PREMIUM_WATCHLIST_LIMITS if user_is_premium(user=user) else FREE_WATCHLIST_LIMITS
 
 
 def watchlists_for(*, user) -> QuerySet[Watchlist]:

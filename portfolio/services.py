@@ -7,7 +7,7 @@ inside its transaction (`account_lock`); the trading engine composes them.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from marketdata.calendar import add_trading_days, seoul_today
 from marketdata.models import Stock
+from payments.selectors import user_is_premium
 from portfolio.errors import (
     AccountNotFound,
     DuplicateWatchlistEntry,
@@ -28,7 +29,7 @@ from portfolio.errors import (
 )
 from portfolio.models import Account, Holding, Transaction, TransactionType, Watchlist, WatchlistItem
 from portfolio.selectors import account_withdrawable_cash, watchlist_limits
-from stocking.errors import ConflictError, NotFoundError
+from stocking.errors import ApplicationError, ConflictError, NotFoundError
 from trading.events import account_event_record
 
 # --- accounts ------------------------------------------------------------------
@@ -143,13 +144,41 @@ def account_withdraw(*, user, amount: Decimal) -> Account:
     return account
 
 
+FREE_RESET_INTERVAL = timedelta(days=30)  # premium resets are unlimited
+
+
+class ResetLimited(ApplicationError):
+    status_code = 429
+    code = "reset_limited"
+
+
 def account_reset(*, user) -> Account:
-    """Close the open account (its orders canceled, its history kept) and open a fresh one."""
+    """Close the open account (its orders canceled, its history kept) and open a fresh one.
+
+    Free users may reset once per FREE_RESET_INTERVAL, counted from their last closed account's
+    closed_at (checked under the account lock); premium users without limit. Raises ResetLimited (429).
+    """
     with transaction.atomic(durable=True):
         account = account_lock(user=user)
+        if not user_is_premium(user=user):
+            _require_reset_allowed(user=user)
         _cancel_open_orders(account=account)
         Account.objects.filter(pk=account.pk).update(closed_at=timezone.now(), is_open=None)
         return account_open(user=user)
+
+
+def _require_reset_allowed(*, user) -> None:
+    last_reset = Account.objects.filter(user=user, closed_at__isnull=False).aggregate(last=Max("closed_at"))["last"]
+    if last_reset is None:
+        return
+    next_reset_at = last_reset + FREE_RESET_INTERVAL
+    wait = next_reset_at - timezone.now()
+    if wait > timedelta(0):
+        raise ResetLimited(
+            f"Free accounts can be reset once every {FREE_RESET_INTERVAL.days} days; the next reset is possible "
+            f"from {timezone.localtime(next_reset_at):%Y-%m-%d %H:%M} (KST). Premium resets are unlimited.",
+            details={"next_reset_at": next_reset_at.isoformat(), "retry_after_seconds": int(wait.total_seconds()) + 1},
+        )
 
 
 def _cancel_open_orders(*, account: Account) -> None:

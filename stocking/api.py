@@ -1,7 +1,7 @@
 """Auth API: register, token, refresh, logout, me (DESIGN.md §9, §11)."""
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.response import Response
@@ -11,6 +11,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from payments.selectors import premium_status
 from stocking.errors import ApplicationError
 from stocking.services import user_register
 
@@ -18,9 +19,26 @@ User = get_user_model()
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
+    is_premium = serializers.SerializerMethodField(help_text="an active premium subscription (payments)")
+    premium_until = serializers.SerializerMethodField(help_text="end of the paid premium period; null if not premium")
+
     class Meta:
         model = User
-        fields = ["id", "username", "email", "date_joined", "is_staff"]
+        fields = ["id", "username", "email", "date_joined", "is_staff", "is_premium", "premium_until"]
+
+    def _premium(self, user):
+        cached = getattr(self, "_premium_cache", None)
+        if cached is None or cached[0] != user.pk:
+            self._premium_cache = cached = (user.pk, premium_status(user=user))
+        return cached[1]
+
+    def get_is_premium(self, user) -> bool:
+        return self._premium(user).is_premium
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_premium_until(self, user):
+        until = self._premium(user).premium_until
+        return None if until is None else serializers.DateTimeField().to_representation(until)
 
 
 class RegisterApi(APIView):

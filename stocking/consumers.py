@@ -1,7 +1,10 @@
-"""WebSocket authentication shared by private consumers, and /ws/ping/ which proves the wiring.
+"""JSON WebSockets: the message handling every consumer shares, authentication for private ones,
+and /ws/ping/ which proves the wiring.
 
-A browser is authenticated by its session cookie (AuthMiddlewareStack). A script
-sends its JWT as the first message, never in the URL (URLs end up in logs):
+Every message is a JSON object with an "action"; anything else is answered with an
+error message, never a disconnect. A browser is authenticated by its session cookie
+(AuthMiddlewareStack). A script sends its JWT as the first message, never in the URL
+(URLs end up in logs):
     {"action": "authenticate", "token": "<access token>"}
 """
 
@@ -26,17 +29,8 @@ def _user_from_access_token(raw: str):
     return get_user_model().objects.filter(pk=token["user_id"], is_active=True).first()
 
 
-class AuthenticatedJsonConsumer(AsyncWebsocketConsumer):
-    """Accepts the socket; private actions wait until the user is known."""
-
-    user = None
-
-    async def connect(self):
-        scope_user = self.scope.get("user")
-        self.user = scope_user if scope_user is not None and scope_user.is_authenticated else None
-        await self.accept()
-        if self.user is not None:
-            await self.on_authenticated()
+class JsonConsumer(AsyncWebsocketConsumer):
+    """Parses JSON text frames of bounded size into {"action": ...} objects; errors are messages."""
 
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
@@ -50,7 +44,34 @@ class AuthenticatedJsonConsumer(AsyncWebsocketConsumer):
         if not isinstance(message, dict) or not isinstance(message.get("action"), str):
             await self.send_error("bad_message", 'Messages are objects with an "action".')
             return
-        action = message["action"]
+        await self.receive_action(message["action"], message)
+
+    async def receive_action(self, action: str, message: dict):
+        await self.handle_action(action, message)
+
+    async def handle_action(self, action: str, message: dict):
+        await self.send_error("unknown_action", f"Unknown action {action!r}.")
+
+    async def send_json(self, payload: dict):
+        await self.send(text_data=json.dumps(payload, ensure_ascii=False))
+
+    async def send_error(self, code: str, message: str):
+        await self.send_json({"type": "error", "code": code, "message": message})
+
+
+class AuthenticatedJsonConsumer(JsonConsumer):
+    """Accepts the socket; private actions wait until the user is known."""
+
+    user = None
+
+    async def connect(self):
+        scope_user = self.scope.get("user")
+        self.user = scope_user if scope_user is not None and scope_user.is_authenticated else None
+        await self.accept()
+        if self.user is not None:
+            await self.on_authenticated()
+
+    async def receive_action(self, action: str, message: dict):
         if action == "authenticate":
             await self.authenticate(message.get("token"))
             return
@@ -70,15 +91,6 @@ class AuthenticatedJsonConsumer(AsyncWebsocketConsumer):
 
     async def on_authenticated(self):
         await self.send_json({"type": "authenticated", "username": self.user.get_username()})
-
-    async def handle_action(self, action: str, message: dict):
-        await self.send_error("unknown_action", f"Unknown action {action!r}.")
-
-    async def send_json(self, payload: dict):
-        await self.send(text_data=json.dumps(payload, ensure_ascii=False))
-
-    async def send_error(self, code: str, message: str):
-        await self.send_json({"type": "error", "code": code, "message": message})
 
 
 class PingConsumer(AuthenticatedJsonConsumer):

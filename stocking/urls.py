@@ -16,7 +16,9 @@ api_v1 = [
     path("stocks", marketdata_api.StockListApi.as_view(), name="api-stocks"),
     path("stocks/<str:code>", marketdata_api.StockDetailApi.as_view(), name="api-stock"),
     path("", include("portfolio.urls_api")),
+    path("", include("marketdata.urls_api")),
     path("", include("trading.urls_api")),
+    path("", include("payments.urls_api")),
 ]
 
 urlpatterns = [
@@ -26,8 +28,10 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("market/", marketdata_views.market, name="market"),
+    path("", include("marketdata.urls")),
     path("", include("portfolio.urls")),
     path("", include("trading.urls")),
+    path("", include("payments.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -11,6 +11,10 @@ PROD_ENV = {
     "SECRET_KEY": "test-only-9f8e7d6c5b4a3928170fedcba9876543210abcdefghij",
     "ALLOWED_HOSTS": "stocking.example",
     "DATABASE_URL": "sqlite:////tmp/stocking-check.sqlite3",
+    "PORTONE_STORE_ID": "store-00000000-0000-0000-0000-000000000000",
+    "PORTONE_CHANNEL_KEY": "channel-key-00000000-0000-0000-0000-000000000000",
+    "PORTONE_V2_API_SECRET": "test-only-portone-api-secret",
+    "PORTONE_WEBHOOK_SECRET": "whsec_dGVzdC1vbmx5LXdlYmhvb2stc2VjcmV0LTMyYnl0ZXM=",
 }
 
 

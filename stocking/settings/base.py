@@ -132,6 +132,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "Asia/Seoul"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-day-orders": {"task": "trading.tasks.expire_day_orders", "schedule": 60.0},
+    "reconcile-payments": {"task": "payments.tasks.reconcile_pending_payments", "schedule": 300.0},
 }
 
 # --- Auth --------------------------------------------------------------------
@@ -261,6 +262,9 @@ PORTONE_CHANNEL_KEY = env("PORTONE_CHANNEL_KEY", default="")
 PORTONE_V2_API_SECRET = env("PORTONE_V2_API_SECRET", default="")
 PORTONE_WEBHOOK_SECRET = env("PORTONE_WEBHOOK_SECRET", default="")
 PORTONE_API_BASE = env("PORTONE_API_BASE", default="https://api.portone.io")
+# Test mode (the keyless `make demo`): payments go to the built-in fake PortOne (payments/fake_api.py), in process.
+# Never on in production (production.py forces it off and requires the keys).
+PORTONE_TEST_MODE = env.bool("PORTONE_TEST_MODE", default=DEBUG and not (PORTONE_STORE_ID and PORTONE_V2_API_SECRET))
 
 # --- Logging -----------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -13,6 +13,18 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set ALLOWED_HOSTS to the site's host names.")
 
+# Payments: real PortOne keys, never the built-in fake.
+PORTONE_TEST_MODE = False
+_missing_portone = [
+    name
+    for name in ("PORTONE_STORE_ID", "PORTONE_CHANNEL_KEY", "PORTONE_V2_API_SECRET", "PORTONE_WEBHOOK_SECRET")
+    if not env(name, default="").strip()
+]
+if _missing_portone:
+    raise ImproperlyConfigured(
+        f"Set {', '.join(_missing_portone)}: payments need PortOne V2 keys (test mode is never used in production)."
+    )
+
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
 
 # HTTPS lives here, not behind DEBUG=false: a local DEBUG=false run over plain HTTP still works.

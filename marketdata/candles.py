@@ -1,0 +1,219 @@
+"""1-minute candles built from ticks (DESIGN.md §5), and the intervals they are aggregated into on read.
+
+The relay calls `candles_record_ticks` once per batch; `manage.py run_candles` can do the
+same from `stock:ticks` in a process of its own. A tick's minute comes from its exchange
+time `dt` (falling back to `received_at`), so a late batch still lands in the right minute.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from marketdata.models import Candle, Stock
+from marketdata.topics import is_stock_code
+
+logger = logging.getLogger(__name__)
+
+# Korea has had no daylight saving time since 1988: a day bucket is a fixed +09:00 offset.
+KST_OFFSET_SECONDS = 9 * 3600
+
+
+@dataclass(frozen=True)
+class Interval:
+    name: str
+    seconds: int
+    offset_seconds: int = 0  # buckets start where (epoch + offset) is a multiple of seconds
+
+
+INTERVALS = {
+    "1m": Interval("1m", 60),
+    "5m": Interval("5m", 300),
+    "1h": Interval("1h", 3600),
+    "1d": Interval("1d", 86400, offset_seconds=KST_OFFSET_SECONDS),  # Asia/Seoul calendar days
+}
+
+
+def bucket_start(epoch: int, interval: Interval) -> int:
+    return epoch - (epoch + interval.offset_seconds) % interval.seconds
+
+
+@dataclass(frozen=True)
+class _Trade:
+    code: str
+    at: datetime
+    price: Decimal
+    volume: int
+
+
+def _parse_time(value) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _parse_trade(tick) -> _Trade | None:
+    if not isinstance(tick, dict) or not is_stock_code(tick.get("code")):
+        return None
+    close = tick.get("close")
+    if isinstance(close, bool) or close is None:
+        return None
+    try:
+        price = Decimal(str(close)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        return None
+    if not price.is_finite() or price <= 0 or price >= Decimal(10) ** 18:
+        return None
+    at = _parse_time(tick.get("dt")) or _parse_time(tick.get("received_at"))
+    if at is None:
+        return None
+    volume = tick.get("volume")
+    if not isinstance(volume, int) or isinstance(volume, bool) or volume < 0:
+        volume = 0
+    return _Trade(code=tick["code"], at=at, price=price, volume=volume)
+
+
+def ticks_from_message(payload: str | bytes) -> list[dict]:
+    """A `stock:ticks` message (one tick object or a list of them) -> tick dicts; junk -> []."""
+    try:
+        decoded = json.loads(payload)
+    except ValueError:
+        return []
+    ticks = decoded if isinstance(decoded, list) else [decoded]
+    return [tick for tick in ticks if isinstance(tick, dict)]
+
+
+@dataclass
+class _Bar:
+    stock_id: int
+    start: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int
+
+
+def _minute_bars(ticks: list[dict], stock_ids: dict[str, int]) -> list[_Bar]:
+    trades = [trade for trade in map(_parse_trade, ticks) if trade is not None and trade.code in stock_ids]
+    trades.sort(key=lambda trade: trade.at)  # stable: equal times keep feed order
+    bars: dict[tuple[int, datetime], _Bar] = {}
+    for trade in trades:
+        stock_id = stock_ids[trade.code]
+        minute = trade.at.astimezone(UTC).replace(second=0, microsecond=0)
+        bar = bars.get((stock_id, minute))
+        if bar is None:
+            bars[(stock_id, minute)] = _Bar(stock_id, minute, trade.price, trade.price, trade.price, trade.price, 0)
+            bar = bars[(stock_id, minute)]
+        bar.high = max(bar.high, trade.price)
+        bar.low = min(bar.low, trade.price)
+        bar.close = trade.price
+        bar.volume += trade.volume
+    # One lock order for every writer: (stock, minute).
+    return sorted(bars.values(), key=lambda bar: (bar.stock_id, bar.start))
+
+
+_ROWS_PER_STATEMENT = 200
+
+
+def _upsert_sql(rows: int) -> str:
+    qn = connection.ops.quote_name
+    table = qn(Candle._meta.db_table)
+    columns = ", ".join(qn(c) for c in ("stock_id", "start", "open", "high", "low", "close", "volume"))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * rows)
+    high, low, close, volume = qn("high"), qn("low"), qn("close"), qn("volume")
+    if connection.vendor == "mysql":
+        # MariaDB/MySQL: the existing row's columns by name, the new row's through VALUES().
+        return (  # identifiers from the model's meta, every value a parameter
+            f"INSERT INTO {table} ({columns}) VALUES {values} ON DUPLICATE KEY UPDATE "  # noqa: S608
+            f"{high} = GREATEST({high}, VALUES({high})), {low} = LEAST({low}, VALUES({low})), "
+            f"{close} = VALUES({close}), {volume} = {volume} + VALUES({volume})"
+        )
+    greatest, least = ("MAX", "MIN") if connection.vendor == "sqlite" else ("GREATEST", "LEAST")
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT ({qn('stock_id')}, {qn('start')}) DO UPDATE SET "
+        f"{high} = {greatest}({table}.{high}, excluded.{high}), {low} = {least}({table}.{low}, excluded.{low}), "
+        f"{close} = excluded.{close}, {volume} = {table}.{volume} + excluded.{volume}"
+    )
+
+
+def candles_record_ticks(ticks: list[dict]) -> int:
+    """Fold a batch of ticks into their 1-minute candles; returns how many candles were written.
+
+    One query for the stocks' ids, then one transaction with an upsert statement per 200
+    candles, rows in (stock, minute) order so concurrent writers lock in the same order.
+    A candle that exists keeps its open; high/low widen, close becomes the batch's last
+    price (by `dt`), volume adds the ticks' trade `volume`. Malformed ticks and codes
+    outside the stock master are skipped, never fatal.
+    """
+    codes = {tick.get("code") for tick in ticks if isinstance(tick, dict) and is_stock_code(tick.get("code"))}
+    if not codes:
+        return 0
+    stock_ids = dict(Stock.objects.filter(code__in=codes).values_list("code", "id"))
+    bars = _minute_bars(ticks, stock_ids)
+    if not bars:
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        for first in range(0, len(bars), _ROWS_PER_STATEMENT):
+            chunk = bars[first : first + _ROWS_PER_STATEMENT]
+            params: list = []
+            for bar in chunk:
+                start = connection.ops.adapt_datetimefield_value(bar.start)
+                params += [bar.stock_id, start, bar.open, bar.high, bar.low, bar.close, bar.volume]
+            cursor.execute(_upsert_sql(len(chunk)), params)
+    return len(bars)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def epoch_sql(column: str) -> str:
+    """SQL for a DateTimeField column as integer epoch seconds, per database."""
+    if connection.vendor == "sqlite":
+        return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+    if connection.vendor == "mysql":
+        # Stored as UTC; TIMESTAMPDIFF does not depend on the session time zone (UNIX_TIMESTAMP does).
+        return f"TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', {column})"
+    return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+
+
+def parse_moment(value: str) -> datetime | None:
+    """Query-string time: epoch seconds, or ISO 8601 (naive means the site's time zone, Asia/Seoul)."""
+    value = value.strip()
+    if value.isdigit():
+        try:
+            return datetime.fromtimestamp(int(value), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else timezone.make_aware(moment)
+
+
+def as_utc(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def minute_floor(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+ONE_MINUTE = timedelta(minutes=1)

@@ -1,0 +1,161 @@
+"""/ws/prices/: public live prices (DESIGN.md §8).
+
+Client → server:
+    {"action": "subscribe", "codes": ["A005930", "A000660"]}
+    {"action": "subscribe", "codes": [...], "batch": true}   the same, and from now on this socket
+        gets {"type": "ticks", "ticks": [...]} frames: everything pending at once (browsers ask for it)
+    {"action": "unsubscribe", "codes": ["A000660"]}
+Server → client: see marketdata/broadcast.py. A subscribe is answered with
+{"type": "subscribed", "codes": [...]}, then the stored price of each code (so a page is
+never blank), then live ticks. Bad input is answered with an error message; the socket stays.
+"""
+
+import time
+
+from channels.consumer import get_handler_name
+from channels.sessions import InstanceSessionWrapper
+from django.conf import settings
+from redis import RedisError
+
+from marketdata.fanout import CHANNEL_LAYER, Mailbox, PriceHub, fanout_mode, price_hub
+from marketdata.topics import is_stock_code
+from stocking.consumers import JsonConsumer
+
+MAX_CODES_PER_SOCKET = 200
+BATCH_SECONDS = 0.05  # a batching socket gets at most 20 frames a second
+# Client messages: a burst of this many, refilled at this rate per second.
+ACTION_BURST = 20
+ACTIONS_PER_SECOND = 5.0
+
+
+def _without_session_wrapper(send):
+    """The server's own send for tick frames, past channels' SessionMiddleware wrapper.
+
+    The wrapper only acts on HTTP responses (it saves the session and sets its cookie),
+    yet inspects the lazy session object on every message; at thousands of ticks per
+    second that was about 15 % of the ws process's time (bench/ws_fanout.py under py-spy).
+    """
+    while isinstance(getattr(send, "__self__", None), InstanceSessionWrapper):
+        send = send.__self__.real_send
+    return send
+
+
+class PriceConsumer(JsonConsumer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mode = fanout_mode()
+        if self.mode != CHANNEL_LAYER:
+            # Ticks come from the process's hub, not the channel layer: no layer channel per socket.
+            self.channel_layer_alias = "__prices_need_no_channel_layer__"
+        self.hub: PriceHub | None = None
+        self.mailbox: Mailbox | None = None
+        self._allowance = float(ACTION_BURST)
+        self._allowance_at = time.monotonic()
+
+    @property
+    def max_codes(self) -> int:
+        return getattr(settings, "WS_PRICES_MAX_CODES", MAX_CODES_PER_SOCKET)
+
+    async def dispatch(self, message):
+        # Channels closes old DB connections (a thread hop) before every message; this consumer
+        # never touches the database, and ticks are far too frequent to pay for that.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self):
+        await self.accept()
+        self._send_frame = _without_session_wrapper(self.base_send)
+        self.mailbox = Mailbox(self._send_text, channel_name=getattr(self, "channel_name", None))
+        self.mailbox.start()
+
+    async def disconnect(self, code):
+        if self.hub is not None:
+            await self.hub.detach(self.mailbox)
+            self.hub = None
+        if self.mailbox is not None:
+            await self.mailbox.stop()
+
+    async def _send_text(self, text: str) -> None:
+        await self._send_frame({"type": "websocket.send", "text": text})
+
+    # --- actions -----------------------------------------------------------------------
+
+    async def handle_action(self, action: str, message: dict):
+        if not self._take_allowance():
+            await self.send_error("rate_limited", f"At most {ACTIONS_PER_SECOND:g} messages per second.")
+            return
+        if action == "subscribe":
+            await self.subscribe(message)
+        elif action == "unsubscribe":
+            await self.unsubscribe(message)
+        else:
+            await super().handle_action(action, message)
+
+    async def subscribe(self, message: dict):
+        codes = await self._codes_from(message)
+        if codes is None:
+            return
+        new = [code for code in codes if code not in self.mailbox.codes]
+        if len(self.mailbox.codes) + len(new) > self.max_codes:
+            await self.send_error(
+                "too_many_codes",
+                f"A socket follows at most {self.max_codes} codes; it follows {len(self.mailbox.codes)}.",
+            )
+            return
+        if message.get("batch") is True:
+            self.mailbox.batch = True
+            self.mailbox.batch_interval = getattr(settings, "WS_PRICES_BATCH_SECONDS", BATCH_SECONDS)
+        if self.hub is None:
+            self.hub = price_hub()
+            await self.hub.attach(self.mailbox)
+        self.mailbox.subscribe(codes)  # codes already followed get their stored price again too
+        await self.hub.join(self.mailbox, new)
+        await self.send_json({"type": "subscribed", "codes": codes})
+        try:
+            snapshot = await self.hub.snapshot(codes)
+        except RedisError:
+            await self.send_error("prices_unavailable", "Stored prices could not be read; live ticks will follow.")
+            return
+        for code, text in snapshot.items():
+            self.mailbox.offer_snapshot(code, text)
+
+    async def unsubscribe(self, message: dict):
+        codes = await self._codes_from(message)
+        if codes is None:
+            return
+        if self.hub is not None:
+            await self.hub.leave(self.mailbox, codes)
+        await self.send_json({"type": "unsubscribed", "codes": codes})
+
+    async def price_tick(self, event: dict):
+        """A tick from the channel layer (PRICES_FANOUT=channel_layer)."""
+        self.mailbox.offer(event["code"], event["text"])
+
+    # --- helpers -----------------------------------------------------------------------
+
+    async def _codes_from(self, message: dict) -> list[str] | None:
+        codes = message.get("codes")
+        if not isinstance(codes, list) or not codes or not all(isinstance(code, str) for code in codes):
+            await self.send_error("bad_codes", '"codes" is a non-empty list of stock codes such as "A005930".')
+            return None
+        if len(codes) > self.max_codes:
+            await self.send_error("too_many_codes", f"At most {self.max_codes} codes per message.")
+            return None
+        normalized = list(dict.fromkeys(code.strip().upper() for code in codes))
+        invalid = [code for code in normalized if not is_stock_code(code)]
+        if invalid:
+            shown = ", ".join(repr(code[:12]) for code in invalid[:5])
+            await self.send_error("bad_codes", f"Not stock codes (A + six digits or capitals): {shown}.")
+            return None
+        return normalized
+
+    def _take_allowance(self) -> bool:
+        now = time.monotonic()
+        self._allowance = min(ACTION_BURST, self._allowance + (now - self._allowance_at) * ACTIONS_PER_SECOND)
+        self._allowance_at = now
+        if self._allowance < 1:
+            return False
+        self._allowance -= 1
+        return True

@@ -1,0 +1,44 @@
+"""Domain errors of the payments app, in the one API error shape."""
+
+from rest_framework import status
+
+from stocking.errors import ApplicationError, ConflictError, NotFoundError
+
+
+class PaymentNotFound(NotFoundError):
+    code = "payment_not_found"
+    default_message = "No such payment."
+
+
+class PaymentFailed(ConflictError):
+    code = "payment_failed"
+    default_message = "The payment failed."
+
+
+class PaymentNotPaid(ConflictError):
+    code = "payment_not_paid"
+    default_message = "PortOne does not report this payment as paid."
+
+
+class PaymentNotRefundable(ConflictError):
+    code = "payment_not_refundable"
+    default_message = "Only paid payments can be refunded."
+
+
+class PortOneUnavailable(ApplicationError):
+    """PortOne did not answer, or answered something we cannot use; safe to retry later."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    code = "portone_unavailable"
+    default_message = "The payment service did not answer; try again in a moment."
+
+
+class WebhookRejected(ApplicationError):
+    code = "invalid_webhook"
+    default_message = "The webhook could not be verified."
+
+
+class WebhookNotConfigured(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "webhook_not_configured"
+    default_message = "Webhooks are not configured on this server."

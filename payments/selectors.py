@@ -1,0 +1,56 @@
+"""Reads of the catalogue, payments and premium entitlement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from payments.errors import PaymentNotFound
+from payments.models import Payment, Product, Subscription, SubscriptionStatus
+
+
+@dataclass(frozen=True)
+class PremiumStatus:
+    is_premium: bool
+    premium_until: datetime | None  # the end of the paid period while premium, else None
+
+
+def products_for_sale() -> QuerySet[Product]:
+    return Product.objects.filter(is_active=True).order_by("position", "id")
+
+
+def subscription_get(*, user) -> Subscription | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Subscription.objects.select_related("product").filter(user=user).first()
+
+
+def premium_status(*, user) -> PremiumStatus:
+    """Premium = an ACTIVE subscription whose period ends in the future: expiry needs no scheduled job."""
+    subscription = subscription_get(user=user)
+    if subscription is None or not subscription.is_active:
+        return PremiumStatus(False, None)
+    return PremiumStatus(True, subscription.current_period_end)
+
+
+def user_is_premium(*, user) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return Subscription.objects.filter(
+        user=user, status=SubscriptionStatus.ACTIVE, current_period_end__gt=timezone.now()
+    ).exists()
+
+
+def payments_for(*, user) -> QuerySet[Payment]:
+    return Payment.objects.filter(user=user).select_related("product").order_by("-created_at", "-id")
+
+
+def payment_get_for_user(*, user, payment_id: str) -> Payment:
+    """Another user's payment answers 404, exactly like a missing one."""
+    payment = Payment.objects.select_related("product").filter(user=user, payment_id=payment_id).first()
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
