@@ -27,7 +27,6 @@ class CandleAdmin(admin.ModelAdmin):
     list_display = ["stock", "start", "open", "high", "low", "close", "volume"]
     list_select_related = ["stock"]
     search_fields = ["stock__code", "stock__name"]
-    date_hierarchy = "start"
     show_full_result_count = False
 
     def has_add_permission(self, request):

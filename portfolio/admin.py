@@ -99,7 +99,6 @@ class TransactionAdmin(ReadOnlyAdmin):
     list_filter = ["transaction_type", "created_at"]
     search_fields = ["account__user__username", "stock__code", "stock__name", "memo", "=account__id"]
     list_select_related = ["account__user", "stock"]
-    date_hierarchy = "created_at"
 
 
 @admin.register(Holding)

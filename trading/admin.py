@@ -44,7 +44,6 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["status", "side", "order_type", "time_in_force", "created_at"]
     search_fields = ["=id", "client_order_id", "account__user__username", "stock__code", "stock__name"]
     list_select_related = ["account__user", "stock"]
-    date_hierarchy = "created_at"
     inlines = [ExecutionInline]
     actions = [cancel_orders]
 
@@ -55,7 +54,6 @@ class ExecutionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["side", "created_at"]
     search_fields = ["=order__id", "account__user__username", "stock__code", "stock__name"]
     list_select_related = ["account__user", "stock"]
-    date_hierarchy = "created_at"
 
 
 @admin.register(AccountEvent)

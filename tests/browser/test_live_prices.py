@@ -5,22 +5,14 @@ on the test database (committed data: the `page` fixture's live_server makes the
 and open absolute URLs on it. Ticks are published on `stock:ticks` as the relay does.
 """
 
-import http.client
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from playwright.sync_api import Page, expect
 
 from marketdata.candles import INTERVALS, bucket_start, candles_record_ticks
@@ -33,68 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(tempfile.gettempdir()) / "stocking-live-screenshots"  # kept for a human to look at
 # Pub/sub channels are server-wide: codes no other test publishes keep stray ticks out.
 CODE, OTHER = "A0BRW01", "A0BRW02"
-
-
-def _database_url() -> str:
-    db = connection.settings_dict  # the test database by now
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"mysql://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def daphne_url(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[str]:
-    with django_db_blocker.unblock():
-        database_url = _database_url()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "stocking.settings.test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": settings.REDIS_URL,
-        "PYTHONPATH": str(ROOT),
-        "LOG_LEVEL": "WARNING",
-    }
-    log_path = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "stocking.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            try:
-                connection.request("GET", "/static/js/live-prices.js")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            finally:
-                connection.close()
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"daphne did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

@@ -1,0 +1,53 @@
+"""The order ticket on the stock page and the fill toast, against a real daphne (HTTP + /ws/account/)."""
+
+import re
+from decimal import Decimal
+
+from playwright.sync_api import Page, expect
+
+from marketdata.prices import store_tick
+from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory, open_account_for
+from trading.models import Order
+from trading.services import orders_match_tick
+
+CODE = "A0BRW11"  # a code no other test publishes ticks for
+
+
+def test_a_trader_buys_at_market_rests_a_limit_and_sees_the_fill_toast(page: Page, daphne_url):
+    stock = StockFactory(code=CODE, name="티켓전자", name_en="Ticket Electronics")
+    store_tick({"code": CODE, "close": 50_000, "base": 50_000, "volume": 100})
+    trader = UserFactory()
+    open_account_for(trader)
+
+    page.goto(f"{daphne_url}/login/")
+    page.locator("[name=username]").fill(trader.username)
+    page.locator("[name=password]").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+
+    page.goto(f"{daphne_url}/stocks/{CODE}/")
+    ticket = page.get_by_test_id("order-ticket")
+    ticket.locator("[name=quantity]").fill("3")
+    expect(ticket.get_by_test_id("estimate")).to_have_text("150,022원")  # 150,000 + 22 commission
+    ticket.get_by_test_id("place-order").click()
+    expect(page.get_by_test_id("order-result")).to_contain_text("3 filled at 50,000원")
+    expect(page.locator("#toasts")).to_contain_text("Filled: bought 3 티켓전자 at 50,000원")
+
+    # a resting limit buy, filled later by the matcher when a tick crosses it
+    ticket = page.get_by_test_id("order-ticket")
+    ticket.locator("[name=order_type]").select_option("LIMIT")
+    ticket.locator("[name=limit_price]").fill("49020")
+    ticket.locator("[name=limit_price]").blur()
+    expect(ticket.locator("[name=limit_price]")).to_have_value("49000")  # stepped onto the 50-won grid
+    ticket.locator("[name=quantity]").fill("2")
+    ticket.get_by_test_id("place-order").click()
+    expect(page.get_by_test_id("order-result")).to_contain_text("open")
+    order = Order.objects.get(order_type="LIMIT")
+
+    orders_match_tick(stock=stock, price=Decimal(48_950))
+    expect(page.locator("#toasts")).to_contain_text("Filled: bought 2 티켓전자 at 48,950원")
+    assert Order.objects.get(pk=order.pk).status == "FILLED"
+
+    page.goto(f"{daphne_url}/portfolio/")
+    expect(page.get_by_test_id("holdings")).to_contain_text("티켓전자")
+    expect(page.get_by_test_id("holdings").locator(f"tr[data-code='{CODE}'] td").nth(1)).to_contain_text("5")
