@@ -22,6 +22,8 @@ class RelayConfig:
     poll_interval: float = 0.2
     receipt_timeout: float = 5.0
     disconnect_timeout: float = 2.0
+    # fold each batch into 1-minute candles in the database (off for bare Redis ingest)
+    record_candles: bool = False
     # Pub/sub channels belong to the whole Redis server, not to one database: tests pick their own.
     ticks_channel: str = TICKS_CHANNEL
     commands_channel: str = COMMANDS_CHANNEL
@@ -60,6 +62,7 @@ class RelayConfig:
             poll_interval=settings.RELAY_POLL_SECONDS,
             receipt_timeout=settings.RELAY_RECEIPT_TIMEOUT_SECONDS,
             disconnect_timeout=settings.RELAY_DISCONNECT_TIMEOUT_SECONDS,
+            record_candles=settings.RELAY_RECORD_CANDLES,
             toss_url=settings.TOSS_WS_URL,
             toss_origin=settings.TOSS_WS_ORIGIN,
             toss_headers=settings.TOSS_WS_HEADERS,

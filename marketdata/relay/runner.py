@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import redis
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from marketdata import krx
 from marketdata.prices import parse_quote
@@ -38,6 +38,12 @@ _COMMANDS_PER_ITERATION = 100
 _STABLE_CONNECTION_SECONDS = 30.0  # a connection that lived this long resets the backoff
 _REDIS_RETRY_SECONDS = 1.0
 _MALFORMED_LOG_INTERVAL_SECONDS = 5.0
+
+
+def _release_stale_db_connections() -> None:
+    """A long-running loop drops connections the server timed out (never inside a caller's transaction)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 def utc_now_iso() -> str:
@@ -158,7 +164,7 @@ class Relay:
             while not stop.is_set():
                 if deadline is not None and self._clock() >= deadline:
                     break
-                close_old_connections()
+                _release_stale_db_connections()
                 if not self._iterate(stop):
                     exhausted = True
                     break
@@ -294,6 +300,8 @@ class Relay:
         if batch.ticks:
             received_at = utc_now_iso()
             self.sink.add_ticks(batch.ticks, received_at)
+            if self.config.record_candles:
+                self._record_candles([{**tick.body, "received_at": received_at} for tick in batch.ticks])
             self.stats.messages_total += len(batch.ticks)
             self.stats.last_message_at = received_at
             self._failures = 0  # the feed works: the next loss starts the backoff from the bottom
@@ -313,6 +321,15 @@ class Relay:
                 else:
                     message = f"the feed refused to {ack.action} {ack.topic}: {ack.message or 'no reason given'}"
                 self._answer(pending.command, ack.ok, message)
+
+    def _record_candles(self, ticks: list[dict]) -> None:
+        """Candles are a by-product: a database hiccup is logged, never stops the prices."""
+        from marketdata.candles import candles_record_ticks
+
+        try:
+            candles_record_ticks(ticks)
+        except Exception:
+            logger.exception("relay: recording candles failed; prices go on")
 
     def _log_malformed(self, batch: Batch) -> None:
         # A feed sending garbage must not flood the log: one line per interval, with the count.
