@@ -6,6 +6,12 @@ from portfolio.models import Transaction
 from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory, open_account_for
 
 
+def htmx_settled(page: Page) -> None:
+    """Wait until htmx has wired up swapped-in content: it does so when the swap settles (~20 ms later),
+    so typing into a freshly swapped input before then fires no request."""
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
+
+
 def log_in(page: Page) -> str:
     trader = UserFactory()
     open_account_for(trader)
@@ -53,12 +59,14 @@ def test_a_trader_builds_a_watchlist_from_search_and_removes_a_stock(page: Page)
     expect(watchlist).to_contain_text("Empty")
 
     for query, name in [("samsung", "삼성전자"), ("하이닉스", "SK하이닉스")]:
+        htmx_settled(page)
         watchlist.get_by_role("searchbox").fill(query)
         watchlist.get_by_role("button", name=re.compile(f"\\+ {name}")).click()
         expect(watchlist.locator(f"tr:has-text('{name}')")).to_have_count(1)
     expect(watchlist.locator("tbody tr")).to_have_count(2)
 
     # adding the same stock again says so instead of failing silently
+    htmx_settled(page)
     watchlist.get_by_role("searchbox").fill("005930")
     watchlist.get_by_role("button", name=re.compile(r"\+ 삼성전자")).click()
     expect(page.get_by_role("alert")).to_contain_text("already on 반도체")
