@@ -7,6 +7,8 @@ inside its transaction (`account_lock`); the trading engine composes them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -30,7 +32,7 @@ from portfolio.errors import (
 from portfolio.models import Account, Holding, Transaction, TransactionType, Watchlist, WatchlistItem
 from portfolio.selectors import account_withdrawable_cash, watchlist_limits
 from stocking.errors import ApplicationError, ConflictError, NotFoundError
-from trading.events import account_event_record
+from trading.events import account_event_record, account_events_forget, account_events_hold, account_events_write
 
 # --- accounts ------------------------------------------------------------------
 
@@ -57,6 +59,56 @@ def account_lock(*, user) -> Account:
     return account
 
 
+# --- balance writes of locked rows -------------------------------------------------
+
+_BALANCE_FIELDS = {
+    Account: ["cash", "reserved_cash"],
+    Holding: ["quantity", "reserved_quantity", "average_cost", "last_fill_price", "updated_at"],
+}
+
+
+def _balances_save(row: Account | Holding) -> None:
+    """Write a locked row's balances now, unless `account_writes_batched` holds them."""
+    if not getattr(row, "_balances_held", False):
+        row.save(update_fields=_BALANCE_FIELDS[type(row)])
+
+
+@contextmanager
+def account_writes_batched(account: Account, *holdings: Holding) -> Iterator[None]:
+    """Inside, the locked account's and holdings' balances and the account's events live in memory;
+    each row is written once at the end (events in one INSERT).
+
+    For a transaction that moves one account many times (an order that fills as it is
+    placed; the matcher filling many orders of one account on one tick). On an exception
+    nothing more is written and the surrounding transaction must roll back. Before a
+    savepoint that may roll back, `account_writes_flush`; after its rollback, `account_writes_reload`.
+    """
+    rows = (account, *holdings)
+    for row in rows:
+        row._balances_held = True
+    account_events_hold(account)
+    try:
+        yield
+    finally:
+        for row in rows:
+            row._balances_held = False
+    account_writes_flush(account, *holdings)
+    account_events_write(account, release=True)
+
+
+def account_writes_flush(account: Account, *holdings: Holding) -> None:
+    for row in (account, *holdings):
+        row.save(update_fields=_BALANCE_FIELDS[type(row)])
+    account_events_write(account)
+
+
+def account_writes_reload(account: Account, *holdings: Holding) -> None:
+    """Forget in-memory changes a rolled-back savepoint undid: reread the rows, drop held events."""
+    account_events_forget(account)
+    for row in (account, *holdings):
+        row.refresh_from_db()
+
+
 def _ledger_write(
     *,
     account: Account,
@@ -80,7 +132,7 @@ def _ledger_write(
     if after < account.reserved_cash:
         raise InsufficientFunds(details={"available_cash": int(account.available_cash)})
     account.cash = after
-    account.save(update_fields=["cash", "reserved_cash"])
+    _balances_save(account)
     return Transaction.objects.create(
         account=account,
         stock=stock,
@@ -213,14 +265,14 @@ def account_reserve_cash(*, account: Account, amount: Decimal) -> None:
     if amount > account.available_cash:
         raise InsufficientFunds(details={"available_cash": int(account.available_cash), "required": int(amount)})
     account.reserved_cash += amount
-    account.save(update_fields=["reserved_cash"])
+    _balances_save(account)
 
 
 def account_release_cash(*, account: Account, amount: Decimal) -> None:
     if amount > account.reserved_cash:
         raise ConflictError("Releasing more cash than is reserved.")
     account.reserved_cash -= amount
-    account.save(update_fields=["reserved_cash"])
+    _balances_save(account)
 
 
 def holding_lock(*, account: Account, stock: Stock) -> Holding:
@@ -232,14 +284,14 @@ def holding_reserve_quantity(*, holding: Holding, quantity: int) -> None:
     if quantity > holding.available_quantity:
         raise InsufficientQuantity(details={"available_quantity": holding.available_quantity, "required": quantity})
     holding.reserved_quantity += quantity
-    holding.save(update_fields=["reserved_quantity", "updated_at"])
+    _balances_save(holding)
 
 
 def holding_release_quantity(*, holding: Holding, quantity: int) -> None:
     if quantity > holding.reserved_quantity:
         raise ConflictError("Releasing more shares than are reserved.")
     holding.reserved_quantity -= quantity
-    holding.save(update_fields=["reserved_quantity", "updated_at"])
+    _balances_save(holding)
 
 
 # --- fills (caller holds the account lock) --------------------------------------
@@ -268,7 +320,7 @@ def holding_apply_buy(
     holding.average_cost = (holding.average_cost * holding.quantity + cost) / (holding.quantity + quantity)
     holding.quantity += quantity
     holding.last_fill_price = price
-    holding.save(update_fields=["average_cost", "quantity", "last_fill_price", "updated_at"])
+    _balances_save(holding)
     return _ledger_write(
         account=account,
         transaction_type=TransactionType.BUY,
@@ -310,7 +362,7 @@ def holding_apply_sell(
     if holding.quantity == 0:
         holding.average_cost = Decimal(0)
     holding.last_fill_price = price
-    holding.save(update_fields=["average_cost", "quantity", "reserved_quantity", "last_fill_price", "updated_at"])
+    _balances_save(holding)
     return _ledger_write(
         account=account,
         transaction_type=TransactionType.SELL,

@@ -8,6 +8,7 @@ from django.utils import timezone
 from portfolio.models import Account, Holding, Transaction
 from tests.factories import UserFactory, open_account_for
 from tests.helpers import assert_error
+from trading import rules
 from trading.models import AccountEvent, Execution, Order
 from trading.services import orders_expire, orders_match_tick
 
@@ -353,3 +354,33 @@ def test_a_stop_buy_the_account_cannot_pay_for_at_trigger_is_rejected_and_releas
     assert (account.cash, account.reserved_cash) == (80_000, 0)
     seqs = list(AccountEvent.objects.filter(account=account).order_by("seq").values_list("seq", "event_type"))
     assert seqs == [(1, "order.accepted"), (2, "order.rejected")]  # no gap from the rolled-back attempt
+
+
+def test_one_tick_fills_an_earlier_order_of_the_account_and_rejects_its_unaffordable_stop_buy(priced):
+    """The matcher holds an account's writes in memory across its orders; a stop buy's rolled-back
+    attempt must neither lose the earlier fill nor leave a gap in the events."""
+    from trading.services import OrderRequest, order_place
+
+    trader = UserFactory()
+    open_account_for(trader, starting_cash=Decimal(830_000))
+    order_place(user=trader, request=OrderRequest("A005930", "BUY", "MARKET", quantity=1, time_in_force="IOC"))
+    sell, _ = order_place(
+        user=trader, request=OrderRequest("A005930", "SELL", "LIMIT", quantity=1, limit_price=Decimal(80_000))
+    )
+    stop, _ = order_place(
+        user=trader, request=OrderRequest("A005930", "BUY", "STOP", quantity=10, stop_price=Decimal(72_000))
+    )
+    account = account_of(trader)
+    cash_before = account.cash
+    result = orders_match_tick(stock=priced, price=Decimal(89_000))  # 10 × 89,000 > cash even after the sale
+    assert (result.candidates, result.fills, result.triggered, result.rejected) == (2, 1, 1, 1)
+    sell.refresh_from_db()
+    stop.refresh_from_db()
+    assert (sell.status, stop.status, stop.reserved_cash) == ("FILLED", "REJECTED", 0)
+    account.refresh_from_db()
+    proceeds = Decimal(89_000) - rules.commission_for(Decimal(89_000)) - rules.sell_tax_for(Decimal(89_000))
+    assert (account.cash, account.reserved_cash) == (cash_before + proceeds, 0)
+    assert Holding.objects.get(account=account, stock=priced).quantity == 0
+    events = list(AccountEvent.objects.filter(account=account).order_by("seq").values_list("seq", "event_type"))
+    assert [seq for seq, _ in events] == list(range(1, len(events) + 1))
+    assert [kind for _, kind in events[-2:]] == ["order.filled", "order.rejected"]

@@ -202,9 +202,9 @@ class OrdersApi(APIView):
                 client_order_id=values.get("client_order_id"),
             ),
         )
-        order = selectors.order_get(user=request.user, order_id=order.pk)
         return Response(
-            OrderDetailOutputSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            OrderDetailOutputSerializer(selectors.order_with_executions(order)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 

@@ -28,15 +28,44 @@ def account_event_record(*, account, event_type: str, payload: dict) -> AccountE
 
     The caller holds the account row lock, so max(seq) + 1 cannot race; the locked
     instance remembers the last seq, so later events of the same transaction skip the query.
+    Inside `account_events_held` the row is inserted later, with the others, by `account_events_write`.
     """
     last = getattr(account, "_last_event_seq", None)
     if last is None:
         last = AccountEvent.objects.filter(account=account).aggregate(last=Max("seq"))["last"] or 0
-    event = AccountEvent.objects.create(account=account, seq=last + 1, event_type=event_type, payload=payload)
+    event = AccountEvent(account=account, seq=last + 1, event_type=event_type, payload=payload)
+    held = getattr(account, "_events_held", None)
+    if held is None:
+        event.save()
+    else:
+        held.append(event)
     account._last_event_seq = event.seq
     user_id = account.user_id
-    transaction.on_commit(lambda: _push(user_id, event_message(event)))
+    transaction.on_commit(lambda: _push(user_id, event_message(event)))  # runs after the insert
     return event
+
+
+def account_events_hold(account) -> None:
+    """From now on the account's events wait in memory for `account_events_write`."""
+    account._events_held = []
+
+
+def account_events_write(account, *, release: bool = False) -> None:
+    """Insert the held events in one statement; `release` stops holding."""
+    held = getattr(account, "_events_held", None)
+    if held:
+        AccountEvent.objects.bulk_create(held)
+        held.clear()
+    if release:
+        account.__dict__.pop("_events_held", None)
+
+
+def account_events_forget(account) -> None:
+    """After a rollback: drop the held events and the remembered seq (both may be gone from the database)."""
+    account.__dict__.pop("_last_event_seq", None)
+    held = getattr(account, "_events_held", None)
+    if held:
+        held.clear()
 
 
 def _push(user_id: int, message: dict) -> None:

@@ -1,6 +1,6 @@
 from datetime import date, datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 
 from marketdata.calendar import SEOUL
 from trading.errors import OrderNotFound
@@ -40,6 +40,12 @@ def order_get(*, user, order_id: int) -> Order:
     )
     if order is None:
         raise OrderNotFound()
+    return order
+
+
+def order_with_executions(order: Order) -> Order:
+    """An order in hand (e.g. just placed, its stock loaded) with its executions, in one query."""
+    prefetch_related_objects([order], "executions")
     return order
 
 

@@ -27,6 +27,9 @@ from portfolio.services import (
     account_lock,
     account_release_cash,
     account_reserve_cash,
+    account_writes_batched,
+    account_writes_flush,
+    account_writes_reload,
     holding_apply_buy,
     holding_apply_sell,
     holding_lock,
@@ -137,28 +140,29 @@ def order_place(*, user, request: OrderRequest) -> tuple[Order, bool]:
             raise MarketClosed()
         _check_prices(request, quote=quote, fresh=fresh)
         holding = holding_lock(account=account, stock=stock)
-        order = Order(
-            account=account,
-            stock=stock,
-            side=request.side,
-            order_type=request.order_type,
-            time_in_force=request.time_in_force,
-            quantity=request.quantity,
-            limit_price=request.limit_price,
-            stop_price=request.stop_price,
-            client_order_id=request.client_order_id or None,
-            expires_at=rules.day_order_expiry(now) if request.time_in_force == TimeInForce.DAY else None,
-            status=OrderStatus.OPEN,
-        )
-        if order.side == Side.BUY:
-            order.reserved_cash = rules.buy_reservation(_reservation_price(order, fresh), order.quantity)
-            account_reserve_cash(account=account, amount=order.reserved_cash)
-        else:
-            holding_reserve_quantity(holding=holding, quantity=order.quantity)
-            order.reserved_quantity = order.quantity
-        order.save()
-        account_event_record(account=account, event_type="order.accepted", payload=order_payload(order))
-        _execute_on_arrival(order, account, holding, fresh)
+        with account_writes_batched(account, holding):
+            order = Order(
+                account=account,
+                stock=stock,
+                side=request.side,
+                order_type=request.order_type,
+                time_in_force=request.time_in_force,
+                quantity=request.quantity,
+                limit_price=request.limit_price,
+                stop_price=request.stop_price,
+                client_order_id=request.client_order_id or None,
+                expires_at=rules.day_order_expiry(now) if request.time_in_force == TimeInForce.DAY else None,
+                status=OrderStatus.OPEN,
+            )
+            if order.side == Side.BUY:
+                order.reserved_cash = rules.buy_reservation(_reservation_price(order, fresh), order.quantity)
+                account_reserve_cash(account=account, amount=order.reserved_cash)
+            else:
+                holding_reserve_quantity(holding=holding, quantity=order.quantity)
+                order.reserved_quantity = order.quantity
+            order.save()
+            account_event_record(account=account, event_type="order.accepted", payload=order_payload(order))
+            _execute_on_arrival(order, account, holding, fresh)
     return order, True
 
 
@@ -297,7 +301,7 @@ def order_fill(
     order.filled_quantity = filled_before + quantity
     filled = order.filled_quantity == order.quantity
     order.status = OrderStatus.FILLED if filled else OrderStatus.PARTIALLY_FILLED
-    now = timezone.now()
+    now = order.updated_at = timezone.now()
     if filled:
         order.book, order.trigger_price, order.closed_at = None, None, now
     changed = Order.objects.filter(pk=order.pk, status__in=WORKING_STATUSES, filled_quantity=filled_before).update(
@@ -342,6 +346,7 @@ def _close(order: Order, account: Account, holding: Holding | None, status: str,
         raise OrderStateChanged(f"Order {order.pk} is no longer working.")
     order.status, order.reserved_cash, order.reserved_quantity = status, Decimal(0), 0
     order.book, order.trigger_price, order.reject_reason, order.closed_at = None, None, reason[:200], now
+    order.updated_at = now
     event_type = {
         OrderStatus.CANCELED: "order.canceled", OrderStatus.EXPIRED: "order.expired",
         OrderStatus.REJECTED: "order.rejected",
@@ -475,27 +480,32 @@ def _match_account(account_id, order_ids, stock, price: Decimal, cap: int | None
         account = Account.objects.select_for_update().get(pk=account_id)
         holding = holding_lock(account=account, stock=stock)
         orders = Order.objects.select_for_update().select_related("stock").filter(pk__in=order_ids).order_by("id")
-        for order in orders:
-            volume_left = cap
-            filled_before = order.filled_quantity
-            # Only a triggered stop buy can outrun its reservation: it alone pays for a savepoint.
-            savepoint = transaction.atomic() if order.book == Book.BUY_STOP else nullcontext()
-            try:
-                with savepoint:
-                    _match_one(order, account, holding, price, volume_left, result)
-            except InsufficientFunds:
-                # a triggered stop buy that the account can no longer pay for; the savepoint
-                # rolled back its rows, so forget in-memory state (incl. the cached event seq)
-                account.__dict__.pop("_last_event_seq", None)
-                account.refresh_from_db()
-                holding.refresh_from_db()
-                order.refresh_from_db()
-                if order.is_working:
-                    _close(order, account, holding, OrderStatus.REJECTED, "not enough cash when the stop triggered")
-                    result.rejected += 1
-            if cap is not None:
-                cap -= order.filled_quantity - filled_before
+        with account_writes_batched(account, holding):
+            for order in orders:
+                cap = _match_order(order, account, holding, price, cap, result)
     return cap
+
+
+def _match_order(order, account, holding, price: Decimal, cap: int | None, result: MatchResult) -> int | None:
+    """Match one crossing order; returns the volume left."""
+    filled_before = order.filled_quantity
+    # Only a triggered stop buy can outrun its reservation: it alone pays for a savepoint,
+    # and what is held in memory so far is written first, so that its rollback keeps it.
+    savepoint = nullcontext()
+    if order.book == Book.BUY_STOP:
+        account_writes_flush(account, holding)
+        savepoint = transaction.atomic()
+    try:
+        with savepoint:
+            _match_one(order, account, holding, price, cap, result)
+    except InsufficientFunds:
+        # a triggered stop buy that the account can no longer pay for: the savepoint rolled back its rows
+        account_writes_reload(account, holding)
+        order.refresh_from_db()
+        if order.is_working:
+            _close(order, account, holding, OrderStatus.REJECTED, "not enough cash when the stop triggered")
+            result.rejected += 1
+    return cap if cap is None else cap - (order.filled_quantity - filled_before)
 
 
 def _match_one(order, account, holding, price: Decimal, volume: int | None, result: MatchResult) -> None:
