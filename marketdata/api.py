@@ -28,7 +28,6 @@ from marketdata.selectors import (
 from marketdata.topics import is_stock_code
 from stocking.pagination import PagePagination
 
-MAX_REALTIME_CODES = 100
 DEFAULT_BARS = 300
 MAX_BARS = {"1m": 1000, "5m": 1000, "1h": 1000, "1d": 400}  # 1d reads up to ~400 days of minutes
 
@@ -161,7 +160,7 @@ class RealtimeStocksMultipleApi(APIView):
             codes = list(dict.fromkeys(codes))
             if not codes:
                 raise serializers.ValidationError("Give at least one stock code.")
-            limit = getattr(settings, "REALTIME_MULTIPLE_MAX_CODES", MAX_REALTIME_CODES)
+            limit = settings.REALTIME_MULTIPLE_MAX_CODES
             if len(codes) > limit:
                 raise serializers.ValidationError(f"At most {limit} stock codes per request.")
             invalid = [code for code in codes if not is_stock_code(code)]

@@ -21,8 +21,6 @@ from marketdata.fanout import CHANNEL_LAYER, Mailbox, PriceHub, fanout_mode, pri
 from marketdata.topics import is_stock_code
 from stocking.consumers import JsonConsumer
 
-MAX_CODES_PER_SOCKET = 200
-BATCH_SECONDS = 0.05  # a batching socket gets at most 20 frames a second
 # Client messages: a burst of this many, refilled at this rate per second.
 ACTION_BURST = 20
 ACTIONS_PER_SECOND = 5.0
@@ -54,7 +52,7 @@ class PriceConsumer(JsonConsumer):
 
     @property
     def max_codes(self) -> int:
-        return getattr(settings, "WS_PRICES_MAX_CODES", MAX_CODES_PER_SOCKET)
+        return settings.WS_PRICES_MAX_CODES
 
     async def dispatch(self, message):
         # Channels closes old DB connections (a thread hop) before every message; this consumer
@@ -106,7 +104,7 @@ class PriceConsumer(JsonConsumer):
             return
         if message.get("batch") is True:
             self.mailbox.batch = True
-            self.mailbox.batch_interval = getattr(settings, "WS_PRICES_BATCH_SECONDS", BATCH_SECONDS)
+            self.mailbox.batch_interval = settings.WS_PRICES_BATCH_SECONDS
         if self.hub is None:
             self.hub = price_hub()
             await self.hub.attach(self.mailbox)

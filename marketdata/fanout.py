@@ -44,7 +44,7 @@ _REDIS_WAIT_SECONDS = 10.0
 
 
 def fanout_mode() -> str:
-    mode = getattr(settings, "PRICES_FANOUT", LOCAL)
+    mode = settings.PRICES_FANOUT
     if mode not in MODES:
         raise ValueError(f"PRICES_FANOUT must be one of {MODES}, not {mode!r}")
     return mode

@@ -20,8 +20,6 @@ from marketdata.topics import TRADE_TOPIC_PREFIX, is_trade_topic
 from stocking.errors import ApplicationError
 
 CommandType = Literal["subscribe", "unsubscribe"]
-DEFAULT_TIMEOUT_SECONDS = 30.0
-DEFAULT_POLL_SECONDS = 0.5
 
 
 class InvalidTopic(ApplicationError):
@@ -64,8 +62,7 @@ def relay_command_send(*, type: CommandType, topic: str) -> CommandResult:
     command = {"type": type, "topic": topic, "command_id": command_id}
     if client.publish(COMMANDS_CHANNEL, json.dumps(command)) == 0:
         raise RelayNotListening(details={"command_id": command_id})
-    timeout = float(getattr(settings, "RELAY_COMMAND_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
-    interval = float(getattr(settings, "RELAY_COMMAND_POLL_SECONDS", DEFAULT_POLL_SECONDS))
+    timeout, interval = settings.RELAY_COMMAND_TIMEOUT_SECONDS, settings.RELAY_COMMAND_POLL_SECONDS
     key = COMMAND_RESULT_KEY.format(command_id=command_id)
     deadline = time.monotonic() + timeout
     while True:

@@ -127,7 +127,7 @@ def relay_health_get() -> RelayHealth:
     health = relay_health_read()
     if health is None:
         raise RelayUnavailable("The market-data relay has not reported (no heartbeat in Redis).")
-    max_age = getattr(settings, "RELAY_HEALTH_MAX_AGE_SECONDS", 30)
+    max_age = settings.RELAY_HEALTH_MAX_AGE_SECONDS
     if health.age_seconds is not None and health.age_seconds > max_age:
         raise RelayUnavailable(
             f"The relay's last heartbeat is {health.age_seconds:.0f} s old.",

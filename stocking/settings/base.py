@@ -245,6 +245,13 @@ RELAY_POLL_SECONDS = env.float("RELAY_POLL_SECONDS", default=0.2)
 RELAY_RECEIPT_TIMEOUT_SECONDS = env.float("RELAY_RECEIPT_TIMEOUT_SECONDS", default=5.0)
 RELAY_DISCONNECT_TIMEOUT_SECONDS = env.float("RELAY_DISCONNECT_TIMEOUT_SECONDS", default=2.0)
 PRICE_STALE_SECONDS = env.int("PRICE_STALE_SECONDS", default=60)
+RELAY_HEALTH_MAX_AGE_SECONDS = env.float("RELAY_HEALTH_MAX_AGE_SECONDS", default=30.0)  # older: daemon/health 503
+RELAY_COMMAND_TIMEOUT_SECONDS = env.float("RELAY_COMMAND_TIMEOUT_SECONDS", default=30.0)  # staff subscribe: 504 after
+RELAY_COMMAND_POLL_SECONDS = env.float("RELAY_COMMAND_POLL_SECONDS", default=0.5)
+REALTIME_MULTIPLE_MAX_CODES = env.int("REALTIME_MULTIPLE_MAX_CODES", default=100)  # stock_codes per request
+PRICES_FANOUT = env("PRICES_FANOUT", default="local")  # or channel_layer (measured slower: bench/ws_fanout.py)
+WS_PRICES_MAX_CODES = env.int("WS_PRICES_MAX_CODES", default=200)  # codes one /ws/prices/ socket may follow
+WS_PRICES_BATCH_SECONDS = env.float("WS_PRICES_BATCH_SECONDS", default=0.05)  # batching sockets: ≤ 20 frames/s
 MARKET_HOURS_ENFORCED = env.bool("MARKET_HOURS_ENFORCED", default=False)
 COMMISSION_RATE = Decimal(env("COMMISSION_RATE", default="0.00015"))
 SELL_TAX_RATE = Decimal(env("SELL_TAX_RATE", default="0.0020"))
