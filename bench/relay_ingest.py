@@ -1,13 +1,15 @@
 """Relay ingest at maximum replay speed into Redis, against a raw pipelined SET loop measured in the same run.
 
 Run from the repository root:
-    .venv/bin/python bench/relay_ingest.py [--ticks 200000] [--codes 200] [--rounds 3] [--redis-url URL]
+    .venv/bin/python bench/relay_ingest.py [--ticks 200000] [--codes 200] [--rounds 3] [--redis-url URL] [--candles]
 
 Both sides use one Python process pinned to one core (Redis runs elsewhere) and
 the same batch size. The baseline sends one `SET key value EX 3600` per tick from
 ready-made strings and does nothing else. The relay does its whole job: read the
 JSONL file, parse and validate every body, stamp received_at, SET the latest tick
-per code, PUBLISH the batch on stock:ticks and write its health record.
+per code, PUBLISH the batch on stock:ticks and write its health record; with --candles
+also fold every batch into 1-minute candles in a throwaway SQLite database, as
+RELAY_RECORD_CANDLES (on by default) does in production.
 Use a Redis database nobody else uses (default 13); the bench deletes the keys it wrote.
 """
 
@@ -81,6 +83,17 @@ def relay_run(config, count: int) -> Rate:
     return rate
 
 
+def listed_stocks(lines: list[str]) -> None:
+    """The stock master the candles refer to, in the throwaway database."""
+    from django.core.management import call_command
+
+    from marketdata.models import Stock
+
+    call_command("migrate", verbosity=0)
+    codes = sorted({json.loads(line)["code"] for line in lines})
+    Stock.objects.bulk_create([Stock(code=code, name=code, market="KOSPI") for code in codes])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ticks", type=int, default=200_000)
@@ -88,10 +101,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=500, help="ticks per pipeline (RELAY_BATCH_MAX)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--candles", action="store_true", help="the relay also records 1-minute candles")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stocking.settings.base")
+    database_dir = tempfile.TemporaryDirectory(prefix="stocking-relay-bench-")
+    os.environ["DATABASE_URL"] = f"sqlite:///{database_dir.name}/bench.sqlite3"
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["REDIS_URL"] = args.redis_url
     import django
@@ -108,12 +124,15 @@ def main() -> None:
         path = Path(directory) / "ticks.jsonl"
         lines = make_ticks(path, args.ticks, args.codes)
         keys = [REALTIME_KEY.format(code=json.loads(line)["code"]) for line in lines]
+        if args.candles:
+            listed_stocks(lines)
         config = replace(
             RelayConfig(),
             source=f"replay:{path}",
             redis_url=args.redis_url,
             replay_speed=None,
             batch_max=args.batch,
+            record_candles=args.candles,
         )
         raw_rates, relay_rates = [], []
         try:
@@ -132,7 +151,8 @@ def main() -> None:
     def rounds(rates: list[Rate]) -> str:
         return ", ".join(f"{rate.wall:,.0f}" for rate in rates)
 
-    print(f"relay ingest: {args.ticks:,} ticks over {args.codes} codes, batches of {args.batch}, {pinned}")
+    candles = ", recording 1-minute candles" if args.candles else ""
+    print(f"relay ingest: {args.ticks:,} ticks over {args.codes} codes, batches of {args.batch}{candles}, {pinned}")
     print(f"  raw pipelined SET loop : {best_raw:>9,.0f} ticks/s best   (rounds: {rounds(raw_rates)})")
     print(f"  relay (replay, max)    : {best_relay:>9,.0f} ticks/s best   (rounds: {rounds(relay_rates)})")
     print(f"  ratio relay / raw      : {median_ratio:>9.2f}  (median of per-round ratios)")

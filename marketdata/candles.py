@@ -1,8 +1,9 @@
 """1-minute candles built from ticks (DESIGN.md §5), and the intervals they are aggregated into on read.
 
-The relay calls `candles_record_ticks` once per batch; `manage.py run_candles` can do the
-same from `stock:ticks` in a process of its own. A tick's minute comes from its exchange
-time `dt` (falling back to `received_at`), so a late batch still lands in the right minute.
+The relay folds its batches into `MinuteBars` and writes them about once a second;
+`manage.py run_candles` can do the same from `stock:ticks` in a process of its own.
+A tick's minute comes from its exchange time `dt` (falling back to `received_at`),
+so a late batch still lands in the right minute.
 """
 
 from __future__ import annotations
@@ -100,32 +101,13 @@ def ticks_from_message(payload: str | bytes) -> list[dict]:
 
 @dataclass
 class _Bar:
-    stock_id: int
+    stock_id: int  # known when written
     start: datetime
     open: Decimal
     high: Decimal
     low: Decimal
     close: Decimal
     volume: int
-
-
-def _minute_bars(ticks: list[dict], stock_ids: dict[str, int]) -> list[_Bar]:
-    trades = [trade for trade in map(_parse_trade, ticks) if trade is not None and trade.code in stock_ids]
-    trades.sort(key=lambda trade: trade.at)  # stable: equal times keep feed order
-    bars: dict[tuple[int, datetime], _Bar] = {}
-    for trade in trades:
-        stock_id = stock_ids[trade.code]
-        minute = trade.at.astimezone(UTC).replace(second=0, microsecond=0)
-        bar = bars.get((stock_id, minute))
-        if bar is None:
-            bars[(stock_id, minute)] = _Bar(stock_id, minute, trade.price, trade.price, trade.price, trade.price, 0)
-            bar = bars[(stock_id, minute)]
-        bar.high = max(bar.high, trade.price)
-        bar.low = min(bar.low, trade.price)
-        bar.close = trade.price
-        bar.volume += trade.volume
-    # One lock order for every writer: (stock, minute).
-    return sorted(bars.values(), key=lambda bar: (bar.stock_id, bar.start))
 
 
 _ROWS_PER_STATEMENT = 200
@@ -153,31 +135,70 @@ def _upsert_sql(rows: int) -> str:
     )
 
 
-def candles_record_ticks(ticks: list[dict]) -> int:
-    """Fold a batch of ticks into their 1-minute candles; returns how many candles were written.
+class MinuteBars:
+    """1-minute bars folded in memory from batches of ticks, written by `write` with one upsert per 200.
 
-    One query for the stocks' ids, then one transaction with an upsert statement per 200
-    candles, rows in (stock, minute) order so concurrent writers lock in the same order.
-    A candle that exists keeps its open; high/low widen, close becomes the batch's last
-    price (by `dt`), volume adds the ticks' trade `volume`. Malformed ticks and codes
-    outside the stock master are skipped, never fatal.
+    Folding before writing lets a busy writer (the relay, at thousands of ticks a second)
+    touch each candle once per write instead of once per batch. A candle that exists keeps
+    its open; high/low widen, close becomes the last price (by `dt`), volume adds the ticks'
+    trade `volume`. Malformed ticks and codes outside the stock master are skipped, never fatal.
     """
-    codes = {tick.get("code") for tick in ticks if isinstance(tick, dict) and is_stock_code(tick.get("code"))}
-    if not codes:
-        return 0
-    stock_ids = dict(Stock.objects.filter(code__in=codes).values_list("code", "id"))
-    bars = _minute_bars(ticks, stock_ids)
-    if not bars:
-        return 0
-    with transaction.atomic(), connection.cursor() as cursor:
-        for first in range(0, len(bars), _ROWS_PER_STATEMENT):
-            chunk = bars[first : first + _ROWS_PER_STATEMENT]
-            params: list = []
-            for bar in chunk:
-                start = connection.ops.adapt_datetimefield_value(bar.start)
-                params += [bar.stock_id, start, bar.open, bar.high, bar.low, bar.close, bar.volume]
-            cursor.execute(_upsert_sql(len(chunk)), params)
-    return len(bars)
+
+    def __init__(self) -> None:
+        self._bars: dict[tuple[str, datetime], _Bar] = {}
+        self._stock_ids: dict[str, int] = {}  # a code's id never changes
+
+    def __len__(self) -> int:
+        return len(self._bars)
+
+    def add(self, ticks: list[dict]) -> None:
+        trades = [trade for trade in map(_parse_trade, ticks) if trade is not None]
+        trades.sort(key=lambda trade: trade.at)  # stable: equal times keep feed order
+        bars = self._bars
+        for trade in trades:
+            minute = trade.at.astimezone(UTC).replace(second=0, microsecond=0)
+            bar = bars.get((trade.code, minute))
+            if bar is None:
+                price = trade.price
+                bar = bars[(trade.code, minute)] = _Bar(0, minute, price, price, price, price, 0)
+            bar.high = max(bar.high, trade.price)
+            bar.low = min(bar.low, trade.price)
+            bar.close = trade.price
+            bar.volume += trade.volume
+
+    def write(self) -> int:
+        """Upsert the folded bars in one transaction and forget them; returns how many were written.
+
+        Rows go in (stock, minute) order, so concurrent writers lock in the same order.
+        """
+        bars, self._bars = self._bars, {}
+        if not bars:
+            return 0
+        unknown = {code for code, _ in bars} - self._stock_ids.keys()
+        if unknown:
+            self._stock_ids.update(Stock.objects.filter(code__in=unknown).values_list("code", "id"))
+        rows = []
+        for (code, _), bar in bars.items():
+            if code in self._stock_ids:
+                bar.stock_id = self._stock_ids[code]
+                rows.append(bar)
+        rows.sort(key=lambda bar: (bar.stock_id, bar.start))
+        with transaction.atomic(), connection.cursor() as cursor:
+            for first in range(0, len(rows), _ROWS_PER_STATEMENT):
+                chunk = rows[first : first + _ROWS_PER_STATEMENT]
+                params: list = []
+                for bar in chunk:
+                    start = connection.ops.adapt_datetimefield_value(bar.start)
+                    params += [bar.stock_id, start, bar.open, bar.high, bar.low, bar.close, bar.volume]
+                cursor.execute(_upsert_sql(len(chunk)), params)
+        return len(rows)
+
+
+def candles_record_ticks(ticks: list[dict]) -> int:
+    """Fold one batch of ticks into their 1-minute candles now; returns how many candles were written."""
+    bars = MinuteBars()
+    bars.add(ticks)
+    return bars.write()
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import time_machine
 from django.conf import settings
 from django.core.management import call_command
 
-from marketdata.candles import candles_record_ticks
+from marketdata.candles import MinuteBars, candles_record_ticks
 from marketdata.models import Candle
 from marketdata.relay.keys import TICKS_CHANNEL
 from tests.factories import StockFactory
@@ -64,6 +64,31 @@ def test_later_batches_merge_into_the_minute(samsung):
 
     (candle,) = Candle.objects.all()
     assert ohlcv(candle) == (70000, 71000, 69000, 70400, 14)
+
+
+def test_batches_folded_in_memory_write_what_writing_each_batch_writes(samsung):
+    """The relay folds its batches and writes about once a second: same candles, fewer writes."""
+    bars = MinuteBars()
+    bars.add([tick("A005930", 70000, at(0, 1), 5), tick("A005930", 70300, at(0, 2), 5)])
+    bars.add([tick("A005930", 69000, at(0, 30), 1), tick("A005930", 71000, at(0, 31), 1)])
+    assert bars.write() == 1
+    bars.add([tick("A005930", 70400, at(0, 50), 2), tick("A005930", 70500, at(1, 5), 1)])
+    assert bars.write() == 2
+    assert bars.write() == 0  # written bars are forgotten
+
+    first, second = Candle.objects.order_by("start")
+    assert ohlcv(first) == (70000, 71000, 69000, 70400, 14)
+    assert ohlcv(second) == (70500, 70500, 70500, 70500, 1)
+
+
+def test_a_code_listed_after_a_write_gets_candles_from_then_on(samsung):
+    bars = MinuteBars()
+    bars.add([tick("A005930", 70000, at(0, 1)), tick("A373220", 400000, at(0, 1))])
+    assert bars.write() == 1  # A373220 is not in the stock master yet: skipped, not remembered
+    StockFactory(code="A373220", name="LG에너지솔루션")
+    bars.add([tick("A373220", 401000, at(0, 2))])
+    assert bars.write() == 1
+    assert ohlcv(Candle.objects.get(stock__code="A373220")) == (401000, 401000, 401000, 401000, 10)
 
 
 def test_a_batch_is_ordered_by_exchange_time(samsung):

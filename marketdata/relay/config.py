@@ -24,6 +24,7 @@ class RelayConfig:
     disconnect_timeout: float = 2.0
     # fold each batch into 1-minute candles in the database (off for bare Redis ingest)
     record_candles: bool = False
+    candles_interval: float = 1.0  # seconds between candle writes (bars fold in memory meanwhile)
     # Pub/sub channels belong to the whole Redis server, not to one database: tests pick their own.
     ticks_channel: str = TICKS_CHANNEL
     commands_channel: str = COMMANDS_CHANNEL
@@ -63,6 +64,7 @@ class RelayConfig:
             receipt_timeout=settings.RELAY_RECEIPT_TIMEOUT_SECONDS,
             disconnect_timeout=settings.RELAY_DISCONNECT_TIMEOUT_SECONDS,
             record_candles=settings.RELAY_RECORD_CANDLES,
+            candles_interval=settings.RELAY_CANDLES_INTERVAL_SECONDS,
             toss_url=settings.TOSS_WS_URL,
             toss_origin=settings.TOSS_WS_ORIGIN,
             toss_headers=settings.TOSS_WS_HEADERS,

@@ -151,6 +151,12 @@ class Relay:
         self._redis_failing = False
         self._malformed_unlogged = 0
         self._malformed_log_at = 0.0
+        self._candles = None
+        if config.record_candles:
+            from marketdata.candles import MinuteBars  # models: only once Django is set up
+
+            self._candles = MinuteBars()
+        self._next_candles_at = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -204,6 +210,7 @@ class Relay:
     def _shutdown(self, *, exhausted: bool) -> None:
         self.stats.state = "stopping"
         self._flush()  # what was read goes out before we say goodbye
+        self._write_candles(now=True)
         self._resolve_all_pending("the relay stopped before the feed confirmed")
         try:
             self.source.close(graceful=True)
@@ -238,6 +245,7 @@ class Relay:
             self._connect()
         else:
             stop.wait(min(self._next_attempt_at - self._clock(), self.config.poll_interval))
+        self._write_candles()
         self._drain_commands()
         self._expire_pending()
         if self._clock() >= self._next_health_at:
@@ -300,8 +308,8 @@ class Relay:
         if batch.ticks:
             received_at = utc_now_iso()
             self.sink.add_ticks(batch.ticks, received_at)
-            if self.config.record_candles:
-                self._record_candles([{**tick.body, "received_at": received_at} for tick in batch.ticks])
+            if self._candles is not None:
+                self._candles.add([{**tick.body, "received_at": received_at} for tick in batch.ticks])
             self.stats.messages_total += len(batch.ticks)
             self.stats.last_message_at = received_at
             self._failures = 0  # the feed works: the next loss starts the backoff from the bottom
@@ -322,12 +330,16 @@ class Relay:
                     message = f"the feed refused to {ack.action} {ack.topic}: {ack.message or 'no reason given'}"
                 self._answer(pending.command, ack.ok, message)
 
-    def _record_candles(self, ticks: list[dict]) -> None:
-        """Candles are a by-product: a database hiccup is logged, never stops the prices."""
-        from marketdata.candles import candles_record_ticks
-
+    def _write_candles(self, *, now: bool = False) -> None:
+        """Candles are a by-product: written about once a second, and a database hiccup is logged
+        (those bars are dropped) but never stops the prices."""
+        if self._candles is None or not len(self._candles):
+            return
+        if not now and self._clock() < self._next_candles_at:
+            return
+        self._next_candles_at = self._clock() + self.config.candles_interval
         try:
-            candles_record_ticks(ticks)
+            self._candles.write()
         except Exception:
             logger.exception("relay: recording candles failed; prices go on")
 
