@@ -54,8 +54,9 @@ class AccountConsumer(AuthenticatedJsonConsumer):
         await self.send_json({"type": "resumed", "account_id": account_id, "count": len(missed),
                               "more": len(missed) == REPLAY_LIMIT})  # fmt: skip
 
-    async def account_event(self, event):
-        await self.send_json(event["message"])
+    async def account_events(self, event):
+        for message in event["messages"]:
+            await self.send_json(message)
 
     async def disconnect(self, code):
         if self.group:

@@ -28,20 +28,20 @@ def account_event_record(*, account, event_type: str, payload: dict) -> AccountE
 
     The caller holds the account row lock, so max(seq) + 1 cannot race; the locked
     instance remembers the last seq, so later events of the same transaction skip the query.
-    Inside `account_events_held` the row is inserted later, with the others, by `account_events_write`.
+    Inside `account_events_hold` the row is inserted (and pushed) later with the others, by `account_events_write`.
     """
     last = getattr(account, "_last_event_seq", None)
     if last is None:
         last = AccountEvent.objects.filter(account=account).aggregate(last=Max("seq"))["last"] or 0
     event = AccountEvent(account=account, seq=last + 1, event_type=event_type, payload=payload)
-    held = getattr(account, "_events_held", None)
-    if held is None:
-        event.save()
-    else:
-        held.append(event)
     account._last_event_seq = event.seq
+    held = getattr(account, "_events_held", None)
+    if held is not None:
+        held.append(event)
+        return event
+    event.save()
     user_id = account.user_id
-    transaction.on_commit(lambda: _push(user_id, event_message(event)))  # runs after the insert
+    transaction.on_commit(lambda: _push(user_id, [event_message(event)]))
     return event
 
 
@@ -54,8 +54,10 @@ def account_events_write(account, *, release: bool = False) -> None:
     """Insert the held events in one statement; `release` stops holding."""
     held = getattr(account, "_events_held", None)
     if held:
-        AccountEvent.objects.bulk_create(held)
+        events = AccountEvent.objects.bulk_create(held)
         held.clear()
+        user_id = account.user_id  # one push for the lot, after commit
+        transaction.on_commit(lambda: _push(user_id, [event_message(event) for event in events]))
     if release:
         account.__dict__.pop("_events_held", None)
 
@@ -68,5 +70,6 @@ def account_events_forget(account) -> None:
         held.clear()
 
 
-def _push(user_id: int, message: dict) -> None:
-    group_send_soon(account_group(user_id), {"type": "account.event", "message": message})
+def _push(user_id: int, messages: list[dict]) -> None:
+    """Events of one transaction travel as one channel-layer message; the consumer sends each on."""
+    group_send_soon(account_group(user_id), {"type": "account.events", "messages": messages})
