@@ -6,6 +6,7 @@ from decimal import Decimal
 from playwright.sync_api import Page, expect
 
 from marketdata.prices import store_tick
+from tests.browser.htmx import htmx_settled
 from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory, open_account_for
 from trading.models import Order
 from trading.services import orders_match_tick
@@ -27,6 +28,8 @@ def test_a_trader_buys_at_market_rests_a_limit_and_sees_the_fill_toast(page: Pag
 
     page.goto(f"{daphne_url}/stocks/{CODE}/")
     ticket = page.get_by_test_id("order-ticket")
+    expect(ticket).to_be_visible()
+    htmx_settled(page)  # the ticket is loaded into the page by htmx
     ticket.locator("[name=quantity]").fill("3")
     expect(ticket.get_by_test_id("estimate")).to_have_text("150,022원")  # 150,000 + 22 commission
     ticket.get_by_test_id("place-order").click()
@@ -34,6 +37,7 @@ def test_a_trader_buys_at_market_rests_a_limit_and_sees_the_fill_toast(page: Pag
     expect(page.locator("#toasts")).to_contain_text("Filled: bought 3 티켓전자 at 50,000원")
 
     # a resting limit buy, filled later by the matcher when a tick crosses it
+    htmx_settled(page)
     ticket = page.get_by_test_id("order-ticket")
     ticket.locator("[name=order_type]").select_option("LIMIT")
     ticket.locator("[name=limit_price]").fill("49020")

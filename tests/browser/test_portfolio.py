@@ -3,13 +3,8 @@ import re
 from playwright.sync_api import Page, expect
 
 from portfolio.models import Transaction
+from tests.browser.htmx import htmx_settled
 from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory, open_account_for
-
-
-def htmx_settled(page: Page) -> None:
-    """Wait until htmx has wired up swapped-in content: it does so when the swap settles (~20 ms later),
-    so typing into a freshly swapped input before then fires no request."""
-    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
 
 
 def log_in(page: Page) -> str:
@@ -34,6 +29,7 @@ def test_a_trader_deposits_and_sees_the_error_when_withdrawing_too_much(page: Pa
     expect(page.get_by_test_id("cash")).to_have_text("12,500,000원")
     expect(page.get_by_role("status")).to_contain_text("Deposit of 2,500,000원 done")
 
+    htmx_settled(page)
     withdraw = page.get_by_test_id("withdraw-form")
     withdraw.locator("input[name=withdraw-amount]").fill("99999999")
     withdraw.get_by_role("button", name="Withdraw").click()
