@@ -111,6 +111,7 @@ class _Bar:
 
 
 _ROWS_PER_STATEMENT = 200
+MAX_UNWRITTEN_BARS = 200_000  # about an hour of every listing's minutes
 
 
 def _upsert_sql(rows: int) -> str:
@@ -183,14 +184,21 @@ class MinuteBars:
                 bar.stock_id = self._stock_ids[code]
                 rows.append(bar)
         rows.sort(key=lambda bar: (bar.stock_id, bar.start))
-        with transaction.atomic(), connection.cursor() as cursor:
-            for first in range(0, len(rows), _ROWS_PER_STATEMENT):
-                chunk = rows[first : first + _ROWS_PER_STATEMENT]
-                params: list = []
-                for bar in chunk:
-                    start = connection.ops.adapt_datetimefield_value(bar.start)
-                    params += [bar.stock_id, start, bar.open, bar.high, bar.low, bar.close, bar.volume]
-                cursor.execute(_upsert_sql(len(chunk)), params)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                for first in range(0, len(rows), _ROWS_PER_STATEMENT):
+                    chunk = rows[first : first + _ROWS_PER_STATEMENT]
+                    params: list = []
+                    for bar in chunk:
+                        start = connection.ops.adapt_datetimefield_value(bar.start)
+                        params += [bar.stock_id, start, bar.open, bar.high, bar.low, bar.close, bar.volume]
+                    cursor.execute(_upsert_sql(len(chunk)), params)
+        except Exception:
+            # One transaction: nothing was written, so the bars wait for the next write (bounded,
+            # should the database stay away for hours).
+            if len(bars) <= MAX_UNWRITTEN_BARS:
+                self._bars = bars
+            raise
         return len(rows)
 
 

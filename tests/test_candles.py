@@ -81,6 +81,24 @@ def test_batches_folded_in_memory_write_what_writing_each_batch_writes(samsung):
     assert ohlcv(second) == (70500, 70500, 70500, 70500, 1)
 
 
+def test_bars_a_failed_write_could_not_store_wait_for_the_next_write(samsung, monkeypatch):
+    from django.db import DatabaseError
+
+    from marketdata import candles
+
+    bars = MinuteBars()
+    bars.add([tick("A005930", 70000, at(0, 1), 5)])
+    real_sql = candles._upsert_sql
+    monkeypatch.setattr(candles, "_upsert_sql", lambda rows: "INSERT INTO no_such_table VALUES (1)")
+    with pytest.raises(DatabaseError):
+        bars.write()
+    assert not Candle.objects.exists()
+    monkeypatch.setattr(candles, "_upsert_sql", real_sql)
+    bars.add([tick("A005930", 70500, at(0, 2), 1)])
+    assert bars.write() == 1
+    assert ohlcv(Candle.objects.get()) == (70000, 70500, 70000, 70500, 6)
+
+
 def test_a_code_listed_after_a_write_gets_candles_from_then_on(samsung):
     bars = MinuteBars()
     bars.add([tick("A005930", 70000, at(0, 1)), tick("A373220", 400000, at(0, 1))])

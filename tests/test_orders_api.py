@@ -384,3 +384,40 @@ def test_one_tick_fills_an_earlier_order_of_the_account_and_rejects_its_unafford
     events = list(AccountEvent.objects.filter(account=account).order_by("seq").values_list("seq", "event_type"))
     assert [seq for seq, _ in events] == list(range(1, len(events) + 1))
     assert [kind for _, kind in events[-2:]] == ["order.filled", "order.rejected"]
+
+
+def test_a_resting_buy_that_fees_raised_since_placement_make_unaffordable_is_rejected_alone(priced, settings):
+    """Only a fee change can make a resting limit buy cost more than it reserved. The account's
+    transaction for the tick rolls back whole (an earlier fill included), the order is rejected
+    and its reservation released, and the earlier order fills on the next tick."""
+    from trading.services import OrderRequest, order_place
+
+    trader = UserFactory()
+    open_account_for(trader, starting_cash=Decimal(139_000))
+    first, second = (
+        order_place(user=trader, request=OrderRequest("A005930", "BUY", "LIMIT", quantity=1,
+                                                      limit_price=Decimal(69_000), time_in_force="GTC"))[0]
+        for _ in range(2)
+    )  # fmt: skip
+    assert first.reserved_cash == second.reserved_cash == 69_010  # 10 won commission
+    settings.COMMISSION_RATE = Decimal("0.01")  # now 690: the cash covers the first fill, not the second
+    counts_before = counts()
+
+    result = orders_match_tick(stock=priced, price=Decimal(69_000))
+
+    assert (result.fills, result.rejected) == (0, 1)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.filled_quantity) == ("OPEN", 0)  # its fill rolled back with the account
+    assert (second.status, second.reserved_cash) == ("REJECTED", 0)
+    assert "current fees" in second.reject_reason
+    account = account_of(trader)
+    assert (account.cash, account.reserved_cash) == (139_000, 69_010)
+    assert counts() == counts_before  # no execution and no ledger row from the rolled-back attempt
+    events = list(AccountEvent.objects.filter(account=account).order_by("seq").values_list("seq", "event_type"))
+    assert events == [(1, "order.accepted"), (2, "order.accepted"), (3, "order.rejected")]
+
+    assert orders_match_tick(stock=priced, price=Decimal(69_000)).fills == 1
+    first.refresh_from_db()
+    account.refresh_from_db()
+    assert (first.status, account.cash, account.reserved_cash) == ("FILLED", 139_000 - 69_690, 0)

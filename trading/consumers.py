@@ -58,6 +58,10 @@ class AccountConsumer(AuthenticatedJsonConsumer):
         for message in event["messages"]:
             await self.send_json(message)
 
+    async def account_event(self, event):
+        """One event per message, as processes from before the batched push send them (rolling deploys)."""
+        await self.send_json(event["message"])
+
     async def disconnect(self, code):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)

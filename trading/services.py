@@ -436,6 +436,11 @@ class MatchResult:
     triggered: int = 0
     rejected: int = 0
 
+    def add(self, other: MatchResult) -> None:
+        self.fills += other.fills
+        self.triggered += other.triggered
+        self.rejected += other.rejected
+
 
 def order_candidates(*, stock_id: int, price: Decimal) -> list[tuple[int, int]]:
     """(order id, account id) of resting orders a price crosses, oldest first.
@@ -467,11 +472,32 @@ def orders_match_tick(*, stock: Stock, price: Decimal, volume: int | None = None
     for account_id, order_ids in by_account.items():
         if cap is not None and cap <= 0:
             break
+        counted = MatchResult()  # what this account's transaction did; counted once it commits
         try:
-            cap = _match_account(account_id, order_ids, stock, price, cap, result)
+            cap = _match_account(account_id, order_ids, stock, price, cap, counted)
+            result.add(counted)
+        except UnaffordableFill as exc:  # the account's other orders match again on the next tick
+            _reject_unaffordable(exc.order_id)
+            result.rejected += 1
         except Exception:  # one account's failure (rolled back whole) must not starve the others
             logger.exception("matching account %s at %s %s failed", account_id, stock.code, price)
     return result
+
+
+class UnaffordableFill(Exception):
+    """A resting order whose fill now costs more than the account has (fees changed since it was placed)."""
+
+    def __init__(self, order_id: int):
+        super().__init__(f"order {order_id} cannot pay for its fill")
+        self.order_id = order_id
+
+
+def _reject_unaffordable(order_id: int) -> None:
+    with transaction.atomic(durable=True):
+        order, account, holding = _lock_order_context(Q(pk=order_id))
+        if order.is_working:
+            _close(order, account, holding, OrderStatus.REJECTED, "not enough cash for the fill at current fees")
+    logger.warning("order %s rejected: not enough cash for its fill at current fees", order_id)
 
 
 def _match_account(account_id, order_ids, stock, price: Decimal, cap: int | None, result: MatchResult) -> int | None:
@@ -498,7 +524,11 @@ def _match_order(order, account, holding, price: Decimal, cap: int | None, resul
     try:
         with savepoint:
             _match_one(order, account, holding, price, cap, result)
-    except InsufficientFunds:
+    except InsufficientFunds as exc:
+        if isinstance(savepoint, nullcontext):
+            # Nothing was rolled back, so the account's whole transaction must be. Only a fee
+            # change between placement and fill can get a resting order here.
+            raise UnaffordableFill(order.pk) from exc
         # a triggered stop buy that the account can no longer pay for: the savepoint rolled back its rows
         account_writes_reload(account, holding)
         order.refresh_from_db()

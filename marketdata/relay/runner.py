@@ -245,13 +245,13 @@ class Relay:
             self._connect()
         else:
             stop.wait(min(self._next_attempt_at - self._clock(), self.config.poll_interval))
-        self._write_candles()
         self._drain_commands()
         self._expire_pending()
         if self._clock() >= self._next_health_at:
             self._queue_health()
         if not self._flush():
             stop.wait(_REDIS_RETRY_SECONDS)
+        self._write_candles()  # after the prices went out: the database never delays them
         return more
 
     def _connect(self) -> None:
@@ -331,8 +331,8 @@ class Relay:
                 self._answer(pending.command, ack.ok, message)
 
     def _write_candles(self, *, now: bool = False) -> None:
-        """Candles are a by-product: written about once a second, and a database hiccup is logged
-        (those bars are dropped) but never stops the prices."""
+        """Candles are a by-product: written about once a second; a database hiccup is logged and the
+        bars wait for the next write, but it never stops the prices."""
         if self._candles is None or not len(self._candles):
             return
         if not now and self._clock() < self._next_candles_at:
