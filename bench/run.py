@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -27,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 MYSQL_DB = "stocking_bench"
-USERNAME, PASSWORD = "bencher", "Tr4ding-Throughput-91"
+USERNAME = "bencher"
+PASSWORD = secrets.token_urlsafe(16)  # a fresh one per run, for the throwaway bench user
 WARMUP_SECONDS = 2
 
 
