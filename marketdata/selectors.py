@@ -2,6 +2,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.db import connection
@@ -138,7 +139,7 @@ def relay_health_get() -> RelayHealth:
 
 def relay_subscriptions_list() -> list[str]:
     """The topics the relay keeps subscribed (it resubscribes them after a restart), sorted."""
-    return sorted(get_redis().smembers(SUBSCRIPTIONS_KEY))
+    return sorted(cast("set[str]", get_redis().smembers(SUBSCRIPTIONS_KEY)))  # decode_responses=True
 
 
 # --- candles ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ def stocks_load_csv(*, path: Path = DEFAULT_STOCKS_CSV, deactivate_missing: bool
     The whole file is validated before anything is written; a bad row raises
     ValidationError naming its line and nothing changes.
     """
-    rows = []
+    rows: list[Stock] = []
     with open(path, encoding="utf-8", newline="") as f:
         for line_no, row in enumerate(csv.DictReader(f), start=2):
             code = (row.get("code") or "").strip().upper()

@@ -23,6 +23,12 @@ class Account(models.Model):
     # per user on every database (MariaDB has no conditional unique constraints).
     is_open = models.BooleanField(null=True, default=True, editable=False)
 
+    # In-memory state of a locked instance within one transaction (not columns): see
+    # portfolio.services.account_writes_batched and trading.events.account_event_record.
+    _balances_held: bool = False
+    _events_held: list | None = None
+    _last_event_seq: int | None = None
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "is_open"], name="one_open_account_per_user"),
@@ -50,6 +56,8 @@ class Holding(models.Model):
     average_cost = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal(0))
     last_fill_price = models.DecimalField(**WON, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    _balances_held: bool = False  # see portfolio.services.account_writes_batched
 
     class Meta:
         constraints = [

@@ -69,7 +69,7 @@ _BALANCE_FIELDS = {
 
 def _balances_save(row: Account | Holding) -> None:
     """Write a locked row's balances now, unless `account_writes_batched` holds them."""
-    if not getattr(row, "_balances_held", False):
+    if not row._balances_held:
         row.save(update_fields=_BALANCE_FIELDS[type(row)])
 
 
@@ -83,7 +83,7 @@ def account_writes_batched(account: Account, *holdings: Holding) -> Iterator[Non
     nothing more is written and the surrounding transaction must roll back. Before a
     savepoint that may roll back, `account_writes_flush`; after its rollback, `account_writes_reload`.
     """
-    rows = (account, *holdings)
+    rows: tuple[Account | Holding, ...] = (account, *holdings)
     for row in rows:
         row._balances_held = True
     account_events_hold(account)

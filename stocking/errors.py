@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 class ApplicationError(Exception):
     """A business rule said no. Subclasses set the HTTP status and a stable code."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "application_error"
     default_message = "The request could not be completed."
 

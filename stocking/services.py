@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -14,7 +15,7 @@ class RegistrationRejected(ApplicationError):
     default_message = "The request has invalid fields; see details."
 
 
-def user_register(*, username: str, password: str, email: str = "") -> User:
+def user_register(*, username: str, password: str, email: str = "") -> AbstractUser:
     """Create a user and their paper account (opening DEPOSIT of STARTING_CASH) in one transaction.
 
     Raises RegistrationRejected (400) for a taken username or a weak password;

@@ -30,12 +30,12 @@ def account_event_record(*, account, event_type: str, payload: dict) -> AccountE
     instance remembers the last seq, so later events of the same transaction skip the query.
     Inside `account_events_hold` the row is inserted (and pushed) later with the others, by `account_events_write`.
     """
-    last = getattr(account, "_last_event_seq", None)
+    last = account._last_event_seq
     if last is None:
         last = AccountEvent.objects.filter(account=account).aggregate(last=Max("seq"))["last"] or 0
     event = AccountEvent(account=account, seq=last + 1, event_type=event_type, payload=payload)
     account._last_event_seq = event.seq
-    held = getattr(account, "_events_held", None)
+    held = account._events_held
     if held is not None:
         held.append(event)
         return event
@@ -52,22 +52,21 @@ def account_events_hold(account) -> None:
 
 def account_events_write(account, *, release: bool = False) -> None:
     """Insert the held events in one statement; `release` stops holding."""
-    held = getattr(account, "_events_held", None)
+    held = account._events_held
     if held:
         events = AccountEvent.objects.bulk_create(held)
         held.clear()
         user_id = account.user_id  # one push for the lot, after commit
         transaction.on_commit(lambda: _push(user_id, [event_message(event) for event in events]))
     if release:
-        account.__dict__.pop("_events_held", None)
+        account._events_held = None
 
 
 def account_events_forget(account) -> None:
     """After a rollback: drop the held events and the remembered seq (both may be gone from the database)."""
-    account.__dict__.pop("_last_event_seq", None)
-    held = getattr(account, "_events_held", None)
-    if held:
-        held.clear()
+    account._last_event_seq = None
+    if account._events_held:
+        account._events_held.clear()
 
 
 def _push(user_id: int, messages: list[dict]) -> None:

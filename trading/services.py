@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from django.db import transaction
 from django.db.models import Q
@@ -51,13 +52,18 @@ from trading.models import WORKING_STATUSES, Book, Execution, Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 
-_RESTING_BOOK = {
+_RESTING_BOOK: dict[tuple[str, str], str] = {
     (Side.BUY, OrderType.LIMIT): Book.BUY_LIMIT,
     (Side.SELL, OrderType.LIMIT): Book.SELL_LIMIT,
     (Side.BUY, OrderType.STOP): Book.BUY_STOP,
     (Side.SELL, OrderType.STOP): Book.SELL_STOP,
     (Side.BUY, OrderType.STOP_LIMIT): Book.BUY_STOP,
     (Side.SELL, OrderType.STOP_LIMIT): Book.SELL_STOP,
+}
+_CLOSE_EVENTS: dict[str, str] = {
+    OrderStatus.CANCELED: "order.canceled",
+    OrderStatus.EXPIRED: "order.expired",
+    OrderStatus.REJECTED: "order.rejected",
 }
 # Books that a falling price wakes (price <= trigger) and a rising one (price >= trigger).
 _WAKES_ON_FALL = (Book.BUY_LIMIT, Book.SELL_STOP)
@@ -181,10 +187,18 @@ def _check_prices(request: OrderRequest, *, quote: Quote | None, fresh: Quote | 
 
 def _reservation_price(order: Order, fresh: Quote | None) -> Decimal:
     if order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
-        return order.limit_price
+        return _limit(order)
     if order.order_type == OrderType.STOP:
-        return rules.market_reservation_price(order.stop_price)
-    return rules.market_reservation_price(fresh.price)
+        return rules.market_reservation_price(_stop(order))
+    return rules.market_reservation_price(cast(Quote, fresh).price)  # a market order needs a fresh price
+
+
+def _limit(order: Order) -> Decimal:
+    return cast(Decimal, order.limit_price)  # LIMIT and STOP_LIMIT orders always have one (_validate_shape)
+
+
+def _stop(order: Order) -> Decimal:
+    return cast(Decimal, order.stop_price)  # STOP and STOP_LIMIT orders always have one
 
 
 def _execute_on_arrival(order: Order, account: Account, holding: Holding, fresh: Quote | None) -> None:
@@ -195,6 +209,7 @@ def _execute_on_arrival(order: Order, account: Account, holding: Holding, fresh:
             _rest(order)
         return
     if order.order_type == OrderType.MARKET:
+        fresh = cast(Quote, fresh)  # checked by _check_prices
         _execute_at_market(order, account, holding, fresh.price, fresh.volume)
         return
     # LIMIT: marketable now fills at the current price (never beyond the limit); the rest rests or ends
@@ -208,11 +223,11 @@ def _execute_on_arrival(order: Order, account: Account, holding: Holding, fresh:
 
 
 def _limit_crossed(order: Order, price: Decimal) -> bool:
-    return price <= order.limit_price if order.side == Side.BUY else price >= order.limit_price
+    return price <= _limit(order) if order.side == Side.BUY else price >= _limit(order)
 
 
 def _stop_crossed(order: Order, price: Decimal) -> bool:
-    return price >= order.stop_price if order.side == Side.BUY else price <= order.stop_price
+    return price >= _stop(order) if order.side == Side.BUY else price <= _stop(order)
 
 
 def _fillable(order: Order, cap: int | None) -> int:
@@ -335,8 +350,8 @@ def _close(order: Order, account: Account, holding: Holding | None, status: str,
     """End a working order (canceled, expired, rejected) and release what it still holds."""
     if order.reserved_cash:
         account_release_cash(account=account, amount=order.reserved_cash)
-    if order.reserved_quantity:
-        holding_release_quantity(holding=holding, quantity=order.reserved_quantity)
+    if order.reserved_quantity:  # a sell: its holding exists
+        holding_release_quantity(holding=cast(Holding, holding), quantity=order.reserved_quantity)
     now = timezone.now()
     changed = Order.objects.filter(pk=order.pk, status__in=WORKING_STATUSES).update(
         status=status, reserved_cash=0, reserved_quantity=0, book=None, trigger_price=None,
@@ -347,10 +362,7 @@ def _close(order: Order, account: Account, holding: Holding | None, status: str,
     order.status, order.reserved_cash, order.reserved_quantity = status, Decimal(0), 0
     order.book, order.trigger_price, order.reject_reason, order.closed_at = None, None, reason[:200], now
     order.updated_at = now
-    event_type = {
-        OrderStatus.CANCELED: "order.canceled", OrderStatus.EXPIRED: "order.expired",
-        OrderStatus.REJECTED: "order.rejected",
-    }[status]  # fmt: skip
+    event_type = _CLOSE_EVENTS[status]
     account_event_record(
         account=account,
         event_type=event_type,
@@ -517,7 +529,7 @@ def _match_order(order, account, holding, price: Decimal, cap: int | None, resul
     filled_before = order.filled_quantity
     # Only a triggered stop buy can outrun its reservation: it alone pays for a savepoint,
     # and what is held in memory so far is written first, so that its rollback keeps it.
-    savepoint = nullcontext()
+    savepoint: AbstractContextManager = nullcontext()
     if order.book == Book.BUY_STOP:
         account_writes_flush(account, holding)
         savepoint = transaction.atomic()
