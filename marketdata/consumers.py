@@ -10,32 +10,13 @@ Server → client: see marketdata/broadcast.py. A subscribe is answered with
 never blank), then live ticks. Bad input is answered with an error message; the socket stays.
 """
 
-import time
-
 from channels.consumer import get_handler_name
-from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
 from redis import RedisError
 
 from marketdata.fanout import CHANNEL_LAYER, Mailbox, PriceHub, fanout_mode, price_hub
 from marketdata.topics import is_stock_code
 from stocking.consumers import JsonConsumer
-
-# Client messages: a burst of this many, refilled at this rate per second.
-ACTION_BURST = 20
-ACTIONS_PER_SECOND = 5.0
-
-
-def _without_session_wrapper(send):
-    """The server's own send for tick frames, past channels' SessionMiddleware wrapper.
-
-    The wrapper only acts on HTTP responses (it saves the session and sets its cookie),
-    yet inspects the lazy session object on every message; at thousands of ticks per
-    second that was about 15 % of the ws process's time (bench/ws_fanout.py under py-spy).
-    """
-    while isinstance(getattr(send, "__self__", None), InstanceSessionWrapper):
-        send = send.__self__.real_send
-    return send
 
 
 class PriceConsumer(JsonConsumer):
@@ -47,8 +28,6 @@ class PriceConsumer(JsonConsumer):
             self.channel_layer_alias = "__prices_need_no_channel_layer__"
         self.hub: PriceHub | None = None
         self.mailbox: Mailbox | None = None
-        self._allowance = float(ACTION_BURST)
-        self._allowance_at = time.monotonic()
 
     @property
     def max_codes(self) -> int:
@@ -64,7 +43,6 @@ class PriceConsumer(JsonConsumer):
 
     async def connect(self):
         await self.accept()
-        self._send_frame = _without_session_wrapper(self.base_send)
         self.mailbox = Mailbox(self._send_text, channel_name=getattr(self, "channel_name", None))
         self.mailbox.start()
 
@@ -76,14 +54,12 @@ class PriceConsumer(JsonConsumer):
             await self.mailbox.stop()
 
     async def _send_text(self, text: str) -> None:
-        await self._send_frame({"type": "websocket.send", "text": text})
+        # Straight to the server: ticks are the hot path, and this route has no middleware wrapping send.
+        await self.base_send({"type": "websocket.send", "text": text})
 
     # --- actions -----------------------------------------------------------------------
 
     async def handle_action(self, action: str, message: dict):
-        if not self._take_allowance():
-            await self.send_error("rate_limited", f"At most {ACTIONS_PER_SECOND:g} messages per second.")
-            return
         if action == "subscribe":
             await self.subscribe(message)
         elif action == "unsubscribe":
@@ -148,12 +124,3 @@ class PriceConsumer(JsonConsumer):
             await self.send_error("bad_codes", f"Not stock codes (A + six digits or capitals): {shown}.")
             return None
         return normalized
-
-    def _take_allowance(self) -> bool:
-        now = time.monotonic()
-        self._allowance = min(ACTION_BURST, self._allowance + (now - self._allowance_at) * ACTIONS_PER_SECOND)
-        self._allowance_at = now
-        if self._allowance < 1:
-            return False
-        self._allowance -= 1
-        return True

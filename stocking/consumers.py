@@ -9,6 +9,7 @@ error message, never a disconnect. A browser is authenticated by its session coo
 """
 
 import json
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -17,6 +18,9 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 MAX_MESSAGE_BYTES = 4096
+# Client messages per socket: a burst of this many, refilled at this rate per second.
+ACTION_BURST = 20
+ACTIONS_PER_SECOND = 5.0
 CLOSE_UNAUTHENTICATED = 4401
 
 
@@ -30,9 +34,18 @@ def _user_from_access_token(raw: str):
 
 
 class JsonConsumer(AsyncWebsocketConsumer):
-    """Parses JSON text frames of bounded size into {"action": ...} objects; errors are messages."""
+    """Parses JSON text frames of bounded size into {"action": ...} objects; errors are messages.
+    Every socket's client messages are rate limited (a token bucket), bad ones included."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._allowance = float(ACTION_BURST)
+        self._allowance_at = time.monotonic()
 
     async def receive(self, text_data=None, bytes_data=None):
+        if not self._take_allowance():
+            await self.send_error("rate_limited", f"At most {ACTIONS_PER_SECOND:g} messages per second.")
+            return
         if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
             await self.send_error("bad_message", f"Send JSON text frames of at most {MAX_MESSAGE_BYTES} bytes.")
             return
@@ -48,6 +61,15 @@ class JsonConsumer(AsyncWebsocketConsumer):
 
     async def receive_action(self, action: str, message: dict):
         await self.handle_action(action, message)
+
+    def _take_allowance(self) -> bool:
+        now = time.monotonic()
+        self._allowance = min(ACTION_BURST, self._allowance + (now - self._allowance_at) * ACTIONS_PER_SECOND)
+        self._allowance_at = now
+        if self._allowance < 1:
+            return False
+        self._allowance -= 1
+        return True
 
     async def handle_action(self, action: str, message: dict):
         await self.send_error("unknown_action", f"Unknown action {action!r}.")

@@ -1,3 +1,4 @@
+from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
 from marketdata.consumers import PriceConsumer
@@ -5,7 +6,9 @@ from stocking.consumers import PingConsumer
 from trading.consumers import AccountConsumer
 
 websocket_urlpatterns = [
-    path("ws/ping/", PingConsumer.as_asgi()),
+    # Private sockets know the browser's user from its session cookie (a database read per connect).
+    path("ws/ping/", AuthMiddlewareStack(PingConsumer.as_asgi())),
+    path("ws/account/", AuthMiddlewareStack(AccountConsumer.as_asgi())),
+    # Public prices need no user: no session lookup, and nothing wraps each tick's send.
     path("ws/prices/", PriceConsumer.as_asgi()),
-    path("ws/account/", AccountConsumer.as_asgi()),
 ]

@@ -96,3 +96,15 @@ async def test_bad_resume_messages_and_anonymous_clients_get_errors():
     await communicator.send_json_to({"action": "dance"})
     assert (await communicator.receive_json_from())["code"] == "unknown_action"
     await communicator.disconnect()
+
+
+async def test_a_flood_of_messages_is_rate_limited_before_anything_is_read():
+    user = await make_trader()
+    communicator, _ = await connect(user)
+    for _ in range(25):
+        await communicator.send_to(text_data="{not json")  # malformed ones count too
+    replies = [await communicator.receive_json_from() for _ in range(25)]
+    codes = [reply["code"] for reply in replies]
+    assert "rate_limited" in codes
+    assert set(codes) == {"malformed_json", "rate_limited"}
+    await communicator.disconnect()
