@@ -376,11 +376,6 @@ class StockCandlesApi(APIView):
         close = serializers.IntegerField()
         volume = serializers.IntegerField()
 
-    class OutputSerializer(serializers.Serializer):
-        code = serializers.CharField()
-        interval = serializers.CharField()
-        candles = serializers.ListField(child=serializers.DictField())
-
     @extend_schema(
         tags=["stocks"],
         parameters=[

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import connection, transaction
@@ -239,10 +239,3 @@ def parse_moment(value: str) -> datetime | None:
 
 def as_utc(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-def minute_floor(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(second=0, microsecond=0)
-
-
-ONE_MINUTE = timedelta(minutes=1)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import redis
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 
 from marketdata import krx
 from marketdata.prices import parse_quote
@@ -38,12 +38,6 @@ _COMMANDS_PER_ITERATION = 100
 _STABLE_CONNECTION_SECONDS = 30.0  # a connection that lived this long resets the backoff
 _REDIS_RETRY_SECONDS = 1.0
 _MALFORMED_LOG_INTERVAL_SECONDS = 5.0
-
-
-def _release_stale_db_connections() -> None:
-    """A long-running loop drops connections the server timed out (never inside a caller's transaction)."""
-    if not connection.in_atomic_block:
-        close_old_connections()
 
 
 def utc_now_iso() -> str:
@@ -170,7 +164,7 @@ class Relay:
             while not stop.is_set():
                 if deadline is not None and self._clock() >= deadline:
                     break
-                _release_stale_db_connections()
+                close_old_connections()  # a long-running loop drops connections the server timed out
                 if not self._iterate(stop):
                     exhausted = True
                     break

@@ -7,7 +7,7 @@ from marketdata.models import Candle
 from marketdata.relay.runner import run_relay
 from tests.factories import StockFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # the relay loop manages its own connection
 
 
 def test_the_relay_folds_each_batch_into_one_minute_candles(relay_config, tmp_path):
