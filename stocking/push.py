@@ -8,6 +8,7 @@ sends leave in the order they were queued (an account's events stay in seq order
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -20,21 +21,17 @@ _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _queue: asyncio.Queue | None = None
 _pid: int | None = None
-_idle = threading.Condition()
-_unsent = 0
 
 
 async def _drain(queue: asyncio.Queue) -> None:
-    global _unsent
     while True:
         group, message = await queue.get()
         try:
             await get_channel_layer().group_send(group, message)
         except Exception:  # a lost push is recovered by the client's resume; it must not stop the queue
             logger.exception("push to %s failed", group)
-        with _idle:
-            _unsent -= 1
-            _idle.notify_all()
+        finally:
+            queue.task_done()
 
 
 def _start() -> tuple[asyncio.AbstractEventLoop, asyncio.Queue]:
@@ -51,16 +48,17 @@ def _start() -> tuple[asyncio.AbstractEventLoop, asyncio.Queue]:
 
 def group_send_soon(group: str, message: dict) -> None:
     """Queue a group_send and return at once."""
-    global _unsent
     if get_channel_layer() is None:
         return
     loop, queue = _start()
-    with _idle:
-        _unsent += 1
     loop.call_soon_threadsafe(queue.put_nowait, (group, message))
 
 
 def wait_for_pushes(timeout: float = 5.0) -> None:
     """Block until queued sends are done (tests, and clean process exits)."""
-    with _idle:
-        _idle.wait_for(lambda: _unsent <= 0, timeout=timeout)
+    if _loop is None or _queue is None or _pid != os.getpid():
+        return
+    # Scheduled behind every put already handed to the loop, so it waits for those too.
+    done = asyncio.run_coroutine_threadsafe(asyncio.wait_for(_queue.join(), timeout), _loop)
+    with contextlib.suppress(TimeoutError):
+        done.result(timeout + 1)
