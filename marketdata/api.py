@@ -1,5 +1,4 @@
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.utils import timezone
@@ -11,7 +10,7 @@ from rest_framework.views import APIView
 
 from marketdata.candles import INTERVALS, parse_moment
 from marketdata.models import Market, Stock
-from marketdata.prices import Quote
+from marketdata.prices import Quote, parse_decimal
 from marketdata.relay_commands import relay_command_send
 from marketdata.selectors import (
     RelayHealth,
@@ -108,13 +107,8 @@ class QuoteOutputSerializer(serializers.Serializer):
     is_stale = serializers.SerializerMethodField(help_text="Older than PRICE_STALE_SECONDS.")
 
     def _raw_number(self, quote: Quote, field: str) -> int | None:
-        value = quote.raw.get(field)
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            return None
-        try:
-            return int(Decimal(str(value)))
-        except (InvalidOperation, ValueError, OverflowError):
-            return None
+        number = parse_decimal(quote.raw.get(field))
+        return None if number is None else int(number)
 
     def get_open(self, quote: Quote) -> int | None:
         return self._raw_number(quote, "open")

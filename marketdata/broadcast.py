@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from channels.layers import get_channel_layer
 
+from marketdata.prices import parse_decimal
 from marketdata.topics import is_stock_code
 
 if TYPE_CHECKING:
@@ -47,11 +48,8 @@ def _number(value) -> int | float | None:
         return None
     if isinstance(value, int):
         return value
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    if not number.is_finite():
+    number = parse_decimal(value)
+    if number is None:
         return None
     return int(number) if number == number.to_integral_value() else float(number)
 

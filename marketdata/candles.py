@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from marketdata.models import Candle, Stock
+from marketdata.prices import parse_timestamp
 from marketdata.topics import is_stock_code
 
 logger = logging.getLogger(__name__)
@@ -53,21 +54,6 @@ class _Trade:
     volume: int
 
 
-def _parse_time(value) -> datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _parse_trade(tick) -> _Trade | None:
     if not isinstance(tick, dict) or not is_stock_code(tick.get("code")):
         return None
@@ -80,7 +66,7 @@ def _parse_trade(tick) -> _Trade | None:
         return None
     if not price.is_finite() or price <= 0 or price >= Decimal(10) ** 18:
         return None
-    at = _parse_time(tick.get("dt")) or _parse_time(tick.get("received_at"))
+    at = parse_timestamp(tick.get("dt")) or parse_timestamp(tick.get("received_at"))
     if at is None:
         return None
     volume = tick.get("volume")

@@ -51,7 +51,8 @@ class Quote:
         return self.age_seconds <= limit
 
 
-def _decimal(value) -> Decimal | None:
+def parse_decimal(value) -> Decimal | None:
+    """A number from a feed or store as Decimal; None for anything unusable (bools, junk, NaN, ±inf)."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -61,16 +62,20 @@ def _decimal(value) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _received_at(value) -> datetime | None:
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    if isinstance(value, str):
+def parse_timestamp(value) -> datetime | None:
+    """An ISO 8601 string (naive means UTC) or epoch seconds as an aware datetime; None if unusable."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_quote(code: str, payload: str | None) -> Quote | None:
@@ -84,8 +89,8 @@ def parse_quote(code: str, payload: str | None) -> Quote | None:
         return None
     if not isinstance(tick, dict):
         return None
-    price = _decimal(tick.get("close"))
-    received_at = _received_at(tick.get("received_at"))
+    price = parse_decimal(tick.get("close"))
+    received_at = parse_timestamp(tick.get("received_at"))
     if price is None or price <= 0 or received_at is None:
         logger.warning("price store: tick for %s lacks close or received_at", code)
         return None
@@ -93,7 +98,7 @@ def parse_quote(code: str, payload: str | None) -> Quote | None:
     return Quote(
         code=code,
         price=price,
-        base=_decimal(tick.get("base")),
+        base=parse_decimal(tick.get("base")),
         volume=volume if isinstance(volume, int) else None,
         dt=tick.get("dt"),
         received_at=received_at,

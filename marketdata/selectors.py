@@ -1,6 +1,6 @@
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from marketdata.candles import Interval, as_utc, bucket_start, epoch_sql
 from marketdata.models import Candle, Stock
-from marketdata.prices import Quote, latest_price, latest_prices
+from marketdata.prices import Quote, latest_price, latest_prices, parse_timestamp
 from marketdata.redis import get_redis
 from marketdata.relay.keys import HEALTH_KEY, SUBSCRIPTIONS_KEY
 from marketdata.topics import is_stock_code
@@ -98,15 +98,8 @@ def realtime_quotes_active() -> list[Quote]:
 
 
 def _age_seconds(value) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    return (timezone.now() - stamp).total_seconds()
+    stamp = parse_timestamp(value)
+    return None if stamp is None else (timezone.now() - stamp).total_seconds()
 
 
 def relay_health_read() -> RelayHealth | None:
