@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from payments.errors import PaymentNotFound
-from payments.models import Payment, Product, Subscription, SubscriptionStatus
+from payments.models import Payment, Product, Subscription
 
 
 @dataclass(frozen=True)
@@ -28,20 +27,20 @@ def subscription_get(*, user) -> Subscription | None:
     return Subscription.objects.select_related("product").filter(user=user).first()
 
 
-def premium_status(*, user) -> PremiumStatus:
-    """Premium = an ACTIVE subscription whose period ends in the future: expiry needs no scheduled job."""
-    subscription = subscription_get(user=user)
+def premium_status_of(subscription: Subscription | None) -> PremiumStatus:
+    """Premium = an ACTIVE subscription whose period ends in the future (Subscription.is_active):
+    expiry needs no scheduled job."""
     if subscription is None or not subscription.is_active:
         return PremiumStatus(False, None)
     return PremiumStatus(True, subscription.current_period_end)
 
 
+def premium_status(*, user) -> PremiumStatus:
+    return premium_status_of(subscription_get(user=user))
+
+
 def user_is_premium(*, user) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return Subscription.objects.filter(
-        user=user, status=SubscriptionStatus.ACTIVE, current_period_end__gt=timezone.now()
-    ).exists()
+    return premium_status(user=user).is_premium
 
 
 def payments_for(*, user) -> QuerySet[Payment]:

@@ -13,9 +13,10 @@ HISTORY_PAGE_SIZE = 20
 
 def _account_context(request) -> dict:
     payments = Paginator(selectors.payments_for(user=request.user), HISTORY_PAGE_SIZE)
+    subscription = selectors.subscription_get(user=request.user)
     return {
-        "subscription": selectors.subscription_get(user=request.user),
-        "premium": selectors.premium_status(user=request.user),
+        "subscription": subscription,
+        "premium": selectors.premium_status_of(subscription),
         "payments_page": payments.get_page(request.GET.get("page")),
     }
 
