@@ -24,7 +24,7 @@ from marketdata.selectors import (
     stock_get,
     stock_search,
 )
-from marketdata.topics import is_stock_code
+from marketdata.topics import normalize_stock_codes
 from stocking.pagination import PagePagination
 
 DEFAULT_BARS = 300
@@ -150,14 +150,14 @@ class RealtimeStocksMultipleApi(APIView):
 
         def validate_stock_codes(self, values: list[str]) -> list[str]:
             # Repeated (?stock_codes=A005930&stock_codes=A000660) or comma-separated, as the original took them.
-            codes = [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
-            codes = list(dict.fromkeys(codes))
+            codes, invalid = normalize_stock_codes(
+                part for value in values for part in value.split(",") if part.strip()
+            )
             if not codes:
                 raise serializers.ValidationError("Give at least one stock code.")
             limit = settings.REALTIME_MULTIPLE_MAX_CODES
             if len(codes) > limit:
                 raise serializers.ValidationError(f"At most {limit} stock codes per request.")
-            invalid = [code for code in codes if not is_stock_code(code)]
             if invalid:
                 raise serializers.ValidationError(f"Not stock codes: {', '.join(c[:12] for c in invalid[:10])}.")
             return codes

@@ -15,7 +15,7 @@ from django.conf import settings
 from redis import RedisError
 
 from marketdata.fanout import CHANNEL_LAYER, Mailbox, PriceHub, fanout_mode, price_hub
-from marketdata.topics import is_stock_code
+from marketdata.topics import normalize_stock_codes
 from stocking.consumers import JsonConsumer
 
 
@@ -117,8 +117,7 @@ class PriceConsumer(JsonConsumer):
         if len(codes) > self.max_codes:
             await self.send_error("too_many_codes", f"At most {self.max_codes} codes per message.")
             return None
-        normalized = list(dict.fromkeys(code.strip().upper() for code in codes))
-        invalid = [code for code in normalized if not is_stock_code(code)]
+        normalized, invalid = normalize_stock_codes(codes)
         if invalid:
             shown = ", ".join(repr(code[:12]) for code in invalid[:5])
             await self.send_error("bad_codes", f"Not stock codes (A + six digits or capitals): {shown}.")

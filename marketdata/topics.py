@@ -6,6 +6,7 @@ STOMP destination sent to the broker may be encoded (`TOSS_DESTINATION_ENCODING`
 """
 
 import re
+from collections.abc import Iterable
 from enum import StrEnum
 
 # "A" + six digits or capitals (new listings since 2024 mix letters: A0126Z0).
@@ -25,6 +26,12 @@ class DestinationEncoding(StrEnum):
 
 def is_stock_code(value: object) -> bool:
     return isinstance(value, str) and STOCK_CODE_RE.match(value) is not None
+
+
+def normalize_stock_codes(values: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The codes trimmed, upper-cased and de-duplicated in order, and those of them that are not stock codes."""
+    codes = list(dict.fromkeys(value.strip().upper() for value in values))
+    return codes, [code for code in codes if not is_stock_code(code)]
 
 
 def trade_topic(code: str) -> str:
