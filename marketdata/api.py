@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +25,7 @@ from marketdata.selectors import (
     stock_search,
 )
 from marketdata.topics import normalize_stock_codes
+from stocking.errors import error_response
 from stocking.pagination import PagePagination
 
 DEFAULT_BARS = 300
@@ -76,20 +77,6 @@ class StockDetailApi(APIView):
 # --- realtime prices (paths kept from the original service) --------------------------------
 
 
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
-
-
-class ErrorOutputSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorOutputSerializer, description=description)
-
-
 class QuoteOutputSerializer(serializers.Serializer):
     """The latest stored tick of one stock. Prices and volumes are whole numbers; change is from the previous close."""
 
@@ -132,8 +119,8 @@ class RealtimeStockApi(APIView):
         tags=["realtime"],
         responses={
             200: QuoteOutputSerializer,
-            400: _error("Malformed stock code (A + six digits or capitals)."),
-            404: _error("No price stored for the code."),
+            400: error_response("Malformed stock code (A + six digits or capitals)."),
+            404: error_response("No price stored for the code."),
         },
     )
     def get(self, request, stock_code: str):
@@ -178,7 +165,7 @@ class RealtimeStocksMultipleApi(APIView):
                 description="Repeat it (or separate codes with commas), e.g. A005930 and A000660; at most 100.",
             )
         ],
-        responses={200: OutputSerializer, 400: _error("Missing, malformed or too many codes.")},
+        responses={200: OutputSerializer, 400: error_response("Missing, malformed or too many codes.")},
     )
     def get(self, request):
         filters = self.FilterSerializer(data={"stock_codes": request.query_params.getlist("stock_codes")})
@@ -229,7 +216,7 @@ class RelayHealthApi(APIView):
 
     @extend_schema(
         tags=["realtime"],
-        responses={200: RelayHealthOutputSerializer, 503: _error("No heartbeat, or one older than 30 s.")},
+        responses={200: RelayHealthOutputSerializer, 503: error_response("No heartbeat, or one older than 30 s.")},
     )
     def get(self, request):
         return Response(_health_data(relay_health_get()))
@@ -272,9 +259,9 @@ _TOPIC_PARAMETER = OpenApiParameter(
     "topic", OpenApiTypes.STR, required=True, description="e.g. /topic/v1/kr/stock/trade/A005930"
 )
 _COMMAND_ERRORS = {
-    400: _error("Malformed topic; nothing was published."),
-    503: _error("No relay is listening for commands."),
-    504: _error("The relay did not answer within 30 s."),
+    400: error_response("Malformed topic; nothing was published."),
+    503: error_response("No relay is listening for commands."),
+    504: error_response("The relay did not answer within 30 s."),
 }
 
 
@@ -386,8 +373,8 @@ class StockCandlesApi(APIView):
                     "candles": BarOutputSerializer(many=True),
                 },
             ),
-            400: _error("Unknown interval, unreadable dates, from after to, or too long a range."),
-            404: _error("No such stock."),
+            400: error_response("Unknown interval, unreadable dates, from after to, or too long a range."),
+            404: error_response("No such stock."),
         },
     )
     def get(self, request, code: str):

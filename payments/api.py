@@ -4,7 +4,7 @@ Paths and the `{"data": …}` envelope are kept from the original service.
 """
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -14,6 +14,7 @@ from payments import selectors, services
 from payments.errors import PaymentFailed, PaymentNotPaid
 from payments.models import PaymentStatus
 from payments.portone import config, verify_webhook
+from stocking.errors import error_response
 from stocking.pagination import PagePagination
 
 TAGS = ["payments"]
@@ -117,9 +118,9 @@ class CompleteApi(APIView):
         request=InputSerializer,
         responses={
             200: inline_serializer("CompleteEnvelope", {"data": OutputSerializer()}),
-            404: OpenApiResponse(description="`payment_not_found`: no such payment of yours"),
-            409: OpenApiResponse(description="`payment_failed` (with the reason) or `payment_not_paid`"),
-            502: OpenApiResponse(description="`portone_unavailable`: try again"),
+            404: error_response("`payment_not_found`: no such payment of yours"),
+            409: error_response("`payment_failed` (with the reason) or `payment_not_paid`"),
+            502: error_response("`portone_unavailable`: try again"),
         },
         description="Verify the payment with PortOne (status PAID, amount, currency and store ours) and grant "
         "premium once. Idempotent: completing again, or after the webhook, answers the same.",
@@ -156,8 +157,8 @@ class WebhookApi(APIView):
                     )
                 },
             ),  # fmt: skip
-            400: OpenApiResponse(description="`invalid_webhook`: missing header, bad signature or stale timestamp"),
-            502: OpenApiResponse(description="`portone_unavailable`: PortOne will retry"),
+            400: error_response("`invalid_webhook`: missing header, bad signature or stale timestamp"),
+            502: error_response("`portone_unavailable`: PortOne will retry"),
         },
         description="Called by PortOne (`Transaction.Paid`, `Transaction.Cancelled`, …; other types are "
         "acknowledged and ignored). Signed with `webhook-id`, `webhook-timestamp`, `webhook-signature`; "

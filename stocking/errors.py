@@ -9,7 +9,8 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -113,3 +114,20 @@ def json_500(request):
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class ErrorOutputSerializer(serializers.Serializer):
+    """The one error shape, for the API docs."""
+
+    error = ErrorDetailSerializer()
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """An error answer in /docs: the error shape, with what the codes mean."""
+    return OpenApiResponse(ErrorOutputSerializer, description=description)
