@@ -20,7 +20,6 @@
   const MAX_CODES = 200; // the server's per-socket limit
   const CHUNK = 100;
   const CODE = /^A[0-9A-Z]{6}$/;
-  const numberFormat = new Intl.NumberFormat("ko-KR");
   const latest = new Map(); // code -> newest tick message
   const rendered = new Map(); // code -> price last painted (for the flash direction)
   const dirty = new Set();
@@ -31,7 +30,7 @@
   let frame = 0;
   let retryTimer = 0;
 
-  const won = (v) => (v == null ? "–" : numberFormat.format(Math.trunc(Number(v))) + "원");
+  const won = (v) => S.won(v); // app.js: the one won format
   const signed = (v, text) => (v > 0 ? "+" : "") + text;
   const direction = (v) => (v > 0 ? "up" : v < 0 ? "down" : "");
 
@@ -53,7 +52,7 @@
     if (field === "change" || field === "change_pct") {
       el.replaceChildren(changeSpan(tick, field === "change"));
     } else if (field === "volume") {
-      el.textContent = tick.volume == null ? "–" : numberFormat.format(tick.volume);
+      el.textContent = S.number(tick.volume);
     } else {
       el.textContent = won(tick[field]);
     }
