@@ -115,6 +115,8 @@ export function setUpPremiumPage(root, PortOne) {
   // Back from PortOne's redirect flow (mobile): ?paymentId=…[&code=…&message=…]
   const params = new URLSearchParams(window.location.search);
   const redirectedPaymentId = params.get("paymentId");
+  // The buttons come disabled until this script can handle their clicks.
+  if (!redirectedPaymentId || params.get("code")) setBusy(false);
   if (redirectedPaymentId) {
     window.history.replaceState(null, "", window.location.pathname);
     if (params.get("code")) {
