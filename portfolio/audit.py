@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum, Window
+from django.db.models import F, Max, Q, Sum, Window
 from django.db.models.functions import Coalesce, Lag
 
 from portfolio.models import Account, Holding, Transaction, TransactionType
@@ -35,6 +35,13 @@ def expected_reservations(account_ids) -> tuple[dict[int, Decimal], dict[tuple[i
     return cash, shares
 
 
+def newest_event_seqs(account_ids) -> dict[int, int]:
+    from trading.models import AccountEvent
+
+    events = AccountEvent.objects.filter(account_id__in=account_ids).values("account_id")
+    return dict(events.annotate(newest=Max("seq")).values_list("account_id", "newest"))
+
+
 def ledger_audit(*, account_ids: list[int] | None = None) -> tuple[list[Violation], int, int]:
     """Returns (violations, accounts checked, ledger rows checked)."""
     accounts = Account.objects.all()
@@ -48,9 +55,18 @@ def ledger_audit(*, account_ids: list[int] | None = None) -> tuple[list[Violatio
 
     # cash equals the sum of the account's ledger; no negative or over-reserved cash
     ledger_sums = dict(rows.values("account_id").annotate(total=Sum("amount")).values_list("account_id", "total"))
-    account_rows = list(accounts.values_list("id", "cash", "reserved_cash"))
+    account_rows = list(accounts.values_list("id", "cash", "reserved_cash", "last_event_seq"))
     reserved_cash_expected, reserved_qty_expected = expected_reservations([a[0] for a in account_rows])
-    for account_id, cash, reserved_cash in account_rows:
+    newest_events = newest_event_seqs([a[0] for a in account_rows])
+    for account_id, cash, reserved_cash, last_event_seq in account_rows:
+        if last_event_seq != newest_events.get(account_id, 0):  # else the next event would reuse or skip a seq
+            violations.append(
+                Violation(
+                    account_id,
+                    "event_seq",
+                    f"last_event_seq {last_event_seq} != newest event {newest_events.get(account_id, 0)}",
+                )
+            )
         ledger_total = ledger_sums.get(account_id, Decimal(0))
         if cash != ledger_total:
             violations.append(Violation(account_id, "cash_equals_ledger", f"cash {cash} != ledger sum {ledger_total}"))

@@ -22,12 +22,14 @@ class Account(models.Model):
     # True while open, NULL once closed: unique (user, is_open) allows one open account
     # per user on every database (MariaDB has no conditional unique constraints).
     is_open = models.BooleanField(null=True, default=True, editable=False)
+    # The seq of the account's newest event (trading.AccountEvent): the next one is +1,
+    # written with the balances, so numbering an event needs no MAX() query.
+    last_event_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
     # In-memory state of a locked instance within one transaction (not columns): see
     # portfolio.services.account_writes_batched and trading.events.account_event_record.
     _balances_held: bool = False
     _events_held: list | None = None
-    _last_event_seq: int | None = None
 
     class Meta:
         constraints = [

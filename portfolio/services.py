@@ -62,7 +62,7 @@ def account_lock(*, user) -> Account:
 # --- balance writes of locked rows -------------------------------------------------
 
 _BALANCE_FIELDS = {
-    Account: ["cash", "reserved_cash"],
+    Account: ["cash", "reserved_cash", "last_event_seq"],
     Holding: ["quantity", "reserved_quantity", "average_cost", "last_fill_price", "updated_at"],
 }
 
@@ -103,7 +103,7 @@ def account_writes_flush(account: Account, *holdings: Holding) -> None:
 
 
 def account_writes_reload(account: Account, *holdings: Holding) -> None:
-    """Forget in-memory changes a rolled-back savepoint undid: reread the rows, drop held events."""
+    """Forget in-memory changes a rolled-back savepoint undid: reread the rows (event seq too), drop held events."""
     account_events_forget(account)
     for row in (account, *holdings):
         row.refresh_from_db()

@@ -248,6 +248,45 @@ def test_realistic_model_shares_a_ticks_volume_among_resting_orders(jwt_client, 
     assert Order.objects.get(pk=second).status == "PARTIALLY_FILLED"
 
 
+def test_an_order_detail_lists_its_fills_newest_first_in_one_query(jwt_client, priced, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.FILL_MODEL = "realistic"
+    order_id = place(jwt_client, type="LIMIT", limit_price=69_000, quantity=5).json()["id"]
+    orders_match_tick(stock=priced, price=Decimal(68_900), volume=2)
+    orders_match_tick(stock=priced, price=Decimal(68_800), volume=3)
+    with CaptureQueriesContext(connection) as queries:
+        body = jwt_client.get(f"{ORDERS}/{order_id}").json()
+    assert [(e["quantity"], e["price"], e["stock_code"]) for e in body["executions"]] == [
+        (3, 68_800, "A005930"),
+        (2, 68_900, "A005930"),
+    ]
+    assert sum("trading_execution" in q["sql"] for q in queries.captured_queries) == 1
+    assert not any(q["sql"].startswith('SELECT "marketdata_stock"') for q in queries.captured_queries)
+
+
+def test_a_market_buy_answers_with_its_fill_without_reading_anything_back(jwt_client, user, priced):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        body = place(jwt_client).json()
+    (execution,) = body["executions"]
+    assert execution == {
+        **execution,
+        "id": Execution.objects.get().pk,
+        "order_id": body["id"],
+        "stock_code": "A005930",
+        "quantity": 10,
+        "price": 70_000,
+    }
+    sql = [q["sql"].upper() for q in queries.captured_queries]
+    assert not any(s.startswith("SELECT") and "TRADING_EXECUTION" in s for s in sql)
+    assert not any("MAX(" in s for s in sql)  # event seq comes from the locked account row
+    assert account_of(user).last_event_seq == 2  # order.accepted, order.filled
+
+
 def test_stop_sell_triggers_on_a_falling_tick_and_fills_at_market(jwt_client, user, priced):
     place(jwt_client, quantity=10)
     stop = place(jwt_client, side="SELL", type="STOP", stop_price=65_000, quantity=10, time_in_force="GTC").json()
@@ -295,19 +334,29 @@ def test_market_hours_are_enforced_when_configured(auth_client, priced, settings
         assert body["expires_at"].startswith("2026-11-30T15:30:00+09:00")
 
 
-def test_order_placement_is_throttled_per_user(jwt_client, priced):
+def test_order_placement_is_throttled_per_user(jwt_client, priced, api_client):
     from trading.api import OrderThrottle
 
     original = OrderThrottle.THROTTLE_RATES
     OrderThrottle.THROTTLE_RATES = {**original, "orders": "3/min"}
+    next_minute = (int(timezone.now().timestamp()) // 60 + 1) * 60
+    start = datetime.fromtimestamp(next_minute + 40, UTC)  # 20 s before that minute's window ends
     try:
-        for _ in range(3):
-            place(jwt_client, type="LIMIT", limit_price=60_000, quantity=1)
-        response = place(jwt_client, type="LIMIT", limit_price=60_000, quantity=1)
+        with time_machine.travel(start, tick=False):
+            for _ in range(3):
+                assert place(jwt_client, type="LIMIT", limit_price=60_000, quantity=1).status_code == 201
+            response = place(jwt_client, type="LIMIT", limit_price=60_000, quantity=1)
+            other = UserFactory()
+            open_account_for(other)
+            api_client.force_authenticate(other)
+            assert place(api_client, type="LIMIT", limit_price=60_000, quantity=1).status_code == 201  # per user
+        with time_machine.travel(start + timedelta(seconds=20), tick=False):  # the next window
+            assert place(jwt_client, type="LIMIT", limit_price=60_000, quantity=1).status_code == 201
     finally:
         OrderThrottle.THROTTLE_RATES = original
     assert_error(response, 429, "throttled")
-    assert int(response["Retry-After"]) > 0
+    assert int(response["Retry-After"]) == 20
+    assert Order.objects.count() == 5  # the throttled request wrote nothing
     assert jwt_client.get(ORDERS).status_code == 200  # reading is not throttled by the order scope
 
 

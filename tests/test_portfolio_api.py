@@ -294,6 +294,17 @@ def test_audit_ledger_catches_a_broken_chain_and_a_holding_without_executions(us
     assert checks == ["cash_equals_ledger", "holding_equals_executions", "rows_chain"]
 
 
+@pytest.mark.corrupts_ledger
+def test_audit_ledger_catches_an_event_seq_that_would_repeat(user, auth_client):
+    from portfolio.audit import ledger_audit
+
+    assert auth_client.post("/api/v1/portfolio/deposit", {"amount": 1000}, format="json").status_code == 200
+    account = Account.objects.get(user=user)
+    assert account.last_event_seq == 1
+    Account.objects.filter(pk=account.pk).update(last_event_seq=0)  # the next event would be #1 again
+    assert [v.check for v in ledger_audit()[0]] == ["event_seq"]
+
+
 def test_audit_ledger_is_clean_for_a_healthy_ledger(user, capsys):
     from django.core.management import call_command
 

@@ -5,19 +5,19 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from marketdata.models import stock_code_validator
 from portfolio.selectors import account_get_open
 from stocking.fields import WonField
 from stocking.pagination import PagePagination
+from stocking.throttles import WindowedUserRateThrottle
 from trading import selectors
 from trading.models import OrderStatus, OrderType, Side, TimeInForce
 from trading.services import OrderRequest, order_cancel, order_place
 
 
-class OrderThrottle(UserRateThrottle):
+class OrderThrottle(WindowedUserRateThrottle):
     """200 order placements per minute per user, as Alpaca's paper API allows."""
 
     scope = "orders"
@@ -64,7 +64,7 @@ class OrderOutputSerializer(serializers.Serializer):
 
 
 class OrderDetailOutputSerializer(OrderOutputSerializer):
-    executions = ExecutionOutputSerializer(many=True, source="executions.all")
+    executions = ExecutionOutputSerializer(many=True, source="fills")
 
 
 ORDER_EXAMPLES = [

@@ -15,8 +15,7 @@ def _open_account_state(user_id: int) -> tuple[int | None, int]:
     account = Account.objects.filter(user_id=user_id, is_open=True).first()
     if account is None:
         return None, 0
-    last = account.events.order_by("-seq").values_list("seq", flat=True).first() or 0
-    return account.pk, last
+    return account.pk, account.last_event_seq
 
 
 @database_sync_to_async

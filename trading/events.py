@@ -1,7 +1,6 @@
 """Account events: stored with the change, numbered per account, pushed after commit (DESIGN.md §8)."""
 
 from django.db import transaction
-from django.db.models import Max
 
 from stocking.push import group_send_soon
 from trading.models import AccountEvent
@@ -26,20 +25,18 @@ def event_message(event: AccountEvent) -> dict:
 def account_event_record(*, account, event_type: str, payload: dict) -> AccountEvent:
     """Write the next event of a (locked) account and push it once the transaction commits.
 
-    The caller holds the account row lock, so max(seq) + 1 cannot race; the locked
-    instance remembers the last seq, so later events of the same transaction skip the query.
-    Inside `account_events_hold` the row is inserted (and pushed) later with the others, by `account_events_write`.
+    The caller holds the account row lock, so last_event_seq + 1 cannot race. Inside
+    `account_events_hold` the event row and the account's new last_event_seq are written
+    later, with the others and the balances (`account_writes_batched`).
     """
-    last = account._last_event_seq
-    if last is None:
-        last = AccountEvent.objects.filter(account=account).aggregate(last=Max("seq"))["last"] or 0
-    event = AccountEvent(account=account, seq=last + 1, event_type=event_type, payload=payload)
-    account._last_event_seq = event.seq
+    account.last_event_seq += 1
+    event = AccountEvent(account=account, seq=account.last_event_seq, event_type=event_type, payload=payload)
     held = account._events_held
     if held is not None:
         held.append(event)
         return event
     event.save()
+    account.save(update_fields=["last_event_seq"])
     user_id = account.user_id
     transaction.on_commit(lambda: _push(user_id, [event_message(event)]))
     return event
@@ -63,8 +60,7 @@ def account_events_write(account, *, release: bool = False) -> None:
 
 
 def account_events_forget(account) -> None:
-    """After a rollback: drop the held events and the remembered seq (both may be gone from the database)."""
-    account._last_event_seq = None
+    """After a rollback: drop the held events (they are gone from the database)."""
     if account._events_held:
         account._events_held.clear()
 

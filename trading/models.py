@@ -78,6 +78,10 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="filled, canceled, rejected or expired")
 
+    # Not a column: the order's executions, newest first, once known. An order being placed
+    # collects its fills here as they happen (order_place), so its response reads nothing back.
+    fills: list["Execution"] | None = None
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [

@@ -1,6 +1,6 @@
 from datetime import date, datetime, timedelta
 
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import QuerySet
 
 from marketdata.calendar import SEOUL
 from trading.errors import OrderNotFound
@@ -32,20 +32,21 @@ def orders_list(
 
 def order_get(*, user, order_id: int) -> Order:
     """Any of the user's orders, including those of closed accounts; another user's is 404."""
-    order = (
-        Order.objects.select_related("stock")
-        .prefetch_related("executions")
-        .filter(pk=order_id, account__user=user)
-        .first()
-    )
+    order = Order.objects.select_related("stock").filter(pk=order_id, account__user=user).first()
     if order is None:
         raise OrderNotFound()
-    return order
+    return order_with_executions(order)
 
 
 def order_with_executions(order: Order) -> Order:
-    """An order in hand (e.g. just placed, its stock loaded) with its executions, in one query."""
-    prefetch_related_objects([order], "executions")
+    """An order in hand, its stock loaded, with `fills` (its executions, newest first): one query at most.
+
+    An order placed in this request already carries its fills.
+    """
+    if order.fills is None:
+        order.fills = list(Execution.objects.filter(order=order).order_by("-created_at", "-id"))
+        for execution in order.fills:
+            execution.stock = order.stock  # always the order's stock: no query per execution
     return order
 
 

@@ -160,6 +160,7 @@ def order_place(*, user, request: OrderRequest) -> tuple[Order, bool]:
                 expires_at=rules.day_order_expiry(now) if request.time_in_force == TimeInForce.DAY else None,
                 status=OrderStatus.OPEN,
             )
+            order.fills = []
             if order.side == Side.BUY:
                 order.reserved_cash = rules.buy_reservation(_reservation_price(order, fresh), order.quantity)
                 account_reserve_cash(account=account, amount=order.reserved_cash)
@@ -295,6 +296,8 @@ def order_fill(
         order=order, account=account, stock=order.stock, side=order.side, quantity=quantity, price=price,
         commission=commission, tax=tax, amount=amount,
     )  # fmt: skip
+    if order.fills is not None:
+        order.fills.insert(0, execution)
     filled_before = order.filled_quantity
     remaining_after = order.remaining_quantity - quantity
     if order.side == Side.BUY:
