@@ -29,15 +29,14 @@ from django.conf import settings
 from marketdata import broadcast
 from marketdata.prices import REALTIME_KEY
 from marketdata.relay.keys import TICKS_CHANNEL
+from stocking.hubs import HubPerLoop, SubscriptionHub
 
 logger = logging.getLogger(__name__)
 
 LOCAL = "local"
 CHANNEL_LAYER = "channel_layer"
 MODES = (LOCAL, CHANNEL_LAYER)
-READY_TIMEOUT_SECONDS = 5.0
 _POLL_SECONDS = 5.0  # wake up this often without messages, so the connection's health check runs
-_BACKOFF_START, _BACKOFF_CAP = 0.5, 10.0
 _MESSAGES_PER_ROUND = 1000
 _REDIS_CONNECTIONS = 16  # one holds the subscription; the others serve snapshot MGETs
 _REDIS_WAIT_SECONDS = 10.0
@@ -124,8 +123,10 @@ class Mailbox:
                     self.sent += 1
 
 
-class PriceHub:
+class PriceHub(SubscriptionHub):
     """The process's subscription to `stock:ticks` and its groups prices.{code} of mailboxes."""
+
+    name = "prices feed"
 
     def __init__(self, *, redis_url: str, mode: str):
         self.mode = mode
@@ -141,26 +142,20 @@ class PriceHub:
             decode_responses=True,
             health_check_interval=15,
         )
-        self._redis = aioredis.Redis.from_pool(pool)
-        self._ready = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        super().__init__(aioredis.Redis.from_pool(pool))
 
     # --- membership ------------------------------------------------------------------
 
     async def attach(self, mailbox: Mailbox) -> None:
         """Count a socket in; the first one starts the subscription. Waits (bounded) until it is live."""
         self.members.add(mailbox)
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="prices-feed")
-        if not self._ready.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT_SECONDS)
+        await self.start()
 
     async def detach(self, mailbox: Mailbox) -> None:
         await self.leave(mailbox, list(mailbox.codes))
         self.members.discard(mailbox)
         if not self.members:
-            _forget_hub(self)
+            _hubs.forget(self)
             await self.stop()
 
     async def join(self, mailbox: Mailbox, codes: Iterable[str]) -> None:
@@ -206,41 +201,28 @@ class PriceHub:
         texts = {code: broadcast.snapshot_text(code, value) for code, value in zip(codes, stored, strict=True)}
         return {code: text for code, text in texts.items() if text is not None}
 
-    async def _run(self) -> None:
-        backoff = _BACKOFF_START
+    async def listen(self, pubsub) -> None:
+        await pubsub.subscribe(TICKS_CHANNEL)
         while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(TICKS_CHANNEL)
-                while True:
-                    message = await pubsub.get_message(timeout=_POLL_SECONDS)
-                    # Then whatever else has arrived meanwhile: when sending falls behind, the batches
-                    # merge here (newest tick per code) instead of queueing in Redis for this client.
-                    texts: dict[str, str] = {}
-                    handled = 0
-                    while message is not None:
-                        if message["type"] == "subscribe":
-                            if self._ready.is_set():
-                                await self._resend_stored_prices()  # ticks published while away are lost
-                            self._ready.set()
-                            backoff = _BACKOFF_START
-                        elif message["type"] == "message":
-                            self.messages_received += 1
-                            for code, text in broadcast.tick_texts(message["data"]).items():
-                                texts.pop(code, None)
-                                texts[code] = text
-                        handled += 1
-                        message = await pubsub.get_message(timeout=0) if handled < _MESSAGES_PER_ROUND else None
-                    await broadcast.send_ticks(self, texts)
-            except (redis.RedisError, OSError) as exc:
-                logger.warning("prices feed: %s; resubscribing in %.1f s", exc, backoff)
-            except Exception:
-                logger.exception("prices feed: unexpected error; resubscribing in %.1f s", backoff)
-            finally:
-                with contextlib.suppress(redis.RedisError, OSError):
-                    await pubsub.aclose()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, _BACKOFF_CAP)
+            message = await pubsub.get_message(timeout=_POLL_SECONDS)
+            # Then whatever else has arrived meanwhile: when sending falls behind, the batches
+            # merge here (newest tick per code) instead of queueing in Redis for this client.
+            texts: dict[str, str] = {}
+            handled = 0
+            while message is not None:
+                if message["type"] == "subscribe":
+                    await self.subscribed()
+                elif message["type"] == "message":
+                    self.messages_received += 1
+                    for code, text in broadcast.tick_texts(message["data"]).items():
+                        texts.pop(code, None)
+                        texts[code] = text
+                handled += 1
+                message = await pubsub.get_message(timeout=0) if handled < _MESSAGES_PER_ROUND else None
+            await broadcast.send_ticks(self, texts)
+
+    async def on_resubscribed(self) -> None:
+        await self._resend_stored_prices()  # ticks published while away are lost
 
     async def _resend_stored_prices(self) -> None:
         codes = sorted({code for mailbox in self.members for code in mailbox.codes})
@@ -253,30 +235,6 @@ class PriceHub:
             for code in mailbox.codes & texts.keys():
                 mailbox.offer(code, texts[code])
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self._redis.aclose()
 
-
-_hubs: dict[asyncio.AbstractEventLoop, PriceHub] = {}
-
-
-def price_hub() -> PriceHub:
-    """This process's hub (one per event loop: daphne has one; each async test has its own)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        for stale in [other for other in _hubs if other.is_closed()]:
-            del _hubs[stale]
-        hub = _hubs[loop] = PriceHub(redis_url=settings.REDIS_URL, mode=fanout_mode())
-    return hub
-
-
-def _forget_hub(hub: PriceHub) -> None:
-    for loop, known in list(_hubs.items()):
-        if known is hub:
-            del _hubs[loop]
+_hubs: HubPerLoop[PriceHub] = HubPerLoop(lambda: PriceHub(redis_url=settings.REDIS_URL, mode=fanout_mode()))
+price_hub = _hubs.get

@@ -4,14 +4,12 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from portfolio.audit import ledger_audit
-from stocking.push import wait_for_pushes
 from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory, open_account_for
 
 
 @pytest.fixture(autouse=True)
 def _clean_redis():
     """Each test starts with an empty Redis test database (throttles, prices, channels)."""
-    wait_for_pushes()  # a push queued by the previous test must not land in this one
     client = redis_lib.Redis.from_url(settings.REDIS_URL)
     client.flushdb()
     yield

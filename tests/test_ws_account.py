@@ -1,3 +1,5 @@
+import asyncio
+import json
 from decimal import Decimal
 
 import pytest
@@ -107,4 +109,66 @@ async def test_a_flood_of_messages_is_rate_limited_before_anything_is_read():
     codes = [reply["code"] for reply in replies]
     assert "rate_limited" in codes
     assert set(codes) == {"malformed_json", "rate_limited"}
+    await communicator.disconnect()
+
+
+async def test_events_published_while_the_subscription_was_down_arrive_after_it_returns(redis_client):
+    user = await make_trader()
+    communicator, _ = await connect(user)
+    assert await sync_to_async(redis_client.client_kill_filter)(_type="pubsub") >= 1  # as a Redis restart would
+    for _ in range(20):  # Redis frees a killed client on its next loop; the hub waits 0.5 s to come back
+        if await sync_to_async(redis_client.pubsub_numpat)() == 0:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the subscription outlived CLIENT KILL")
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(7))  # published to nobody
+    event = await communicator.receive_json_from(timeout=5)  # read back once the hub has resubscribed
+    assert (event["seq"], event["data"]["amount"]) == (1, 7)
+    await communicator.disconnect()
+
+
+async def test_a_lost_message_is_filled_in_from_the_database_before_a_later_one(monkeypatch):
+    import trading.events
+
+    user = await make_trader()
+    communicator, _ = await connect(user)
+    publish = trading.events._publish
+    monkeypatch.setattr(trading.events, "_publish", lambda user_id, messages: None)
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(1))  # lost on the way
+    monkeypatch.setattr(trading.events, "_publish", publish)
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(2))
+    received = [await communicator.receive_json_from(timeout=2) for _ in range(2)]
+    assert [(m["seq"], m["data"]["amount"]) for m in received] == [(1, 1), (2, 2)]
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_late_duplicates_and_malformed_messages_are_dropped_and_the_stream_goes_on(redis_client):
+    user = await make_trader()
+    communicator, _ = await connect(user)
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(1))
+    first = await communicator.receive_json_from()
+    channel = f"account:events:{user.pk}"
+    for junk in ("{not json", '{"seq": 1}', "[1, 2]", json.dumps([first])):  # the last: a late copy of seq 1
+        await sync_to_async(redis_client.publish)(channel, junk)
+    await sync_to_async(redis_client.publish)("account:events:not-a-user", "[]")
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(2))
+    second = await communicator.receive_json_from(timeout=2)
+    assert (second["seq"], second["data"]["amount"]) == (2, 2)
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_after_a_reset_the_new_accounts_events_follow(store_price):
+    from portfolio.services import account_reset
+
+    user = await make_trader()
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(1))
+    communicator, hello = await connect(user)
+    assert hello["last_seq"] == 1
+    new_account = await sync_to_async(account_reset)(user=user)
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(3))
+    event = await communicator.receive_json_from(timeout=2)
+    assert (event["account_id"], event["seq"], event["data"]["amount"]) == (new_account.pk, 1, 3)
     await communicator.disconnect()

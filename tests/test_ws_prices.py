@@ -257,3 +257,21 @@ async def test_a_stalled_socket_ends_up_with_the_latest_price_per_code():
 
     assert sent == ["A-1", "A-199", "B-199"]
     assert mailbox.conflated == 2 * 198 - 2
+
+
+async def test_after_redis_drops_the_subscription_the_latest_stored_price_is_sent_again(redis):
+    await redis.set(REALTIME_KEY.format(code=CODE), json.dumps(body(CODE, 10500)))
+    communicator = await connect()
+    await subscribe(communicator, [CODE])
+    assert (await next_tick(communicator))["price"] == 10500
+    assert await redis.client_kill_filter(_type="pubsub") >= 1  # as a Redis restart would
+    for _ in range(20):  # Redis frees a killed client on its next loop; the hub waits 0.5 s to come back
+        if (await redis.pubsub_numsub(TICKS_CHANNEL))[0][1] == 0:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the subscription outlived CLIENT KILL")
+    await redis.set(REALTIME_KEY.format(code=CODE), json.dumps(body(CODE, 10600)))
+    await publish(redis, [body(CODE, 10600)])  # the relay's publish of it reaches nobody
+    assert (await next_tick(communicator, timeout=5))["price"] == 10600  # read back after resubscribing
+    await communicator.disconnect()

@@ -1,13 +1,18 @@
 """/ws/account/: a user's order updates, fills and balance changes, with resume (DESIGN.md §8)."""
 
+import asyncio
+import contextlib
+
 from channels.db import database_sync_to_async
 
 from portfolio.models import Account
 from stocking.consumers import AuthenticatedJsonConsumer
-from trading.events import account_group, event_message
+from trading.events import event_message
+from trading.live import AccountEventHub, account_event_hub
 from trading.selectors import account_events_after
 
 REPLAY_LIMIT = 500
+INBOX_LIMIT = 1000  # published lists waiting for a slow socket; past it, it catches up from the database
 
 
 @database_sync_to_async
@@ -26,14 +31,72 @@ def _missed(account_id: int, after_seq: int) -> list[dict]:
 
 
 class AccountConsumer(AuthenticatedJsonConsumer):
-    group = None
+    """Sends the open account's events in seq order, each once (see trading.live)."""
+
+    hub: AccountEventHub | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account_id: int | None = None
+        self.sent_seq = 0  # the client has (or was told of, in hello) every event up to here
+        self._inbox: asyncio.Queue[list[dict]] = asyncio.Queue(maxsize=INBOX_LIMIT)
+        self._behind = False
+        self._sending = asyncio.Lock()
+        self._sender: asyncio.Task | None = None
 
     async def on_authenticated(self):
-        self.group = account_group(self.user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        account_id, last_seq = await _open_account_state(self.user.pk)
-        await self.send_json({"type": "hello", "username": self.user.get_username(), "account_id": account_id,
-                              "last_seq": last_seq})  # fmt: skip
+        if self.hub is None:
+            self.hub = account_event_hub()
+            await self.hub.attach(self.user.pk, self)  # before reading the state: no event falls in between
+        self.account_id, self.sent_seq = await _open_account_state(self.user.pk)
+        await self.send_json({"type": "hello", "username": self.user.get_username(), "account_id": self.account_id,
+                              "last_seq": self.sent_seq})  # fmt: skip
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send_published(), name="account-socket")
+
+    def offer(self, messages: list[dict]) -> None:
+        """Published events (or [] = "some may be lost"), from the hub; never blocks it."""
+        try:
+            self._inbox.put_nowait(messages)
+        except asyncio.QueueFull:
+            self._behind = True
+
+    async def _send_published(self):
+        while True:
+            messages = await self._inbox.get()
+            async with self._sending:
+                if self._behind or not messages:
+                    self._behind = False
+                    await self._catch_up()
+                else:
+                    await self._send_in_order(messages)
+
+    async def _send_in_order(self, messages: list[dict]):
+        account_id = messages[0].get("account_id")
+        if not isinstance(account_id, int):
+            return
+        if self.account_id is None or account_id > self.account_id:  # a reset opened a newer account
+            self.account_id, self.sent_seq = account_id, 0
+        elif account_id < self.account_id:  # a closed account's late news
+            return
+        seqs = [m.get("seq") for m in messages]
+        if seqs == list(range(self.sent_seq + 1, self.sent_seq + 1 + len(seqs))):
+            for message in messages:
+                await self.send_json(message)
+            self.sent_seq += len(seqs)
+        elif any(isinstance(seq, int) and seq > self.sent_seq for seq in seqs):
+            await self._catch_up()  # ahead of what was sent: the events before it come from the database
+        # else: all sent already
+
+    async def _catch_up(self):
+        while self.account_id is not None:
+            missed = await _missed(self.account_id, self.sent_seq)
+            for message in missed:
+                await self.send_json(message)
+            if missed:
+                self.sent_seq = missed[-1]["seq"]
+            if len(missed) < REPLAY_LIMIT:
+                return
 
     async def handle_action(self, action: str, message: dict):
         if action != "resume":
@@ -47,20 +110,19 @@ class AccountConsumer(AuthenticatedJsonConsumer):
         if account_id is None:
             await self.send_error("account_not_found", "You have no open paper account.")
             return
-        missed = await _missed(account_id, after_seq)
-        for event in missed:
-            await self.send_json(event)
-        await self.send_json({"type": "resumed", "account_id": account_id, "count": len(missed),
-                              "more": len(missed) == REPLAY_LIMIT})  # fmt: skip
-
-    async def account_events(self, event):
-        for message in event["messages"]:
-            await self.send_json(message)
-
-    async def account_event(self, event):
-        """One event per message, as processes from before the batched push send them (rolling deploys)."""
-        await self.send_json(event["message"])
+        async with self._sending:  # no live event slips in between the replayed ones
+            missed = await _missed(account_id, after_seq)
+            for event in missed:
+                await self.send_json(event)
+            if account_id == self.account_id and missed:
+                self.sent_seq = max(self.sent_seq, missed[-1]["seq"])
+            await self.send_json({"type": "resumed", "account_id": account_id, "count": len(missed),
+                                  "more": len(missed) == REPLAY_LIMIT})  # fmt: skip
 
     async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+        if self.hub is not None:
+            await self.hub.detach(self.user.pk, self)

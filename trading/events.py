@@ -1,13 +1,21 @@
-"""Account events: stored with the change, numbered per account, pushed after commit (DESIGN.md §8)."""
+"""Account events: stored with the change, numbered per account, published after commit (DESIGN.md §8)."""
 
+import json
+import logging
+
+import redis
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from stocking.push import group_send_soon
+from marketdata.redis import get_redis
 from trading.models import AccountEvent
 
+logger = logging.getLogger(__name__)
 
-def account_group(user_id: int) -> str:
-    return f"account.{user_id}"
+# Pub/sub: one JSON list of event messages per committed transaction; ws processes
+# subscribe to the pattern (trading.live).
+ACCOUNT_EVENTS_PREFIX = "account:events:"
+ACCOUNT_EVENTS_PATTERN = ACCOUNT_EVENTS_PREFIX + "*"
 
 
 def event_message(event: AccountEvent) -> dict:
@@ -38,7 +46,7 @@ def account_event_record(*, account, event_type: str, payload: dict) -> AccountE
     event.save()
     account.save(update_fields=["last_event_seq"])
     user_id = account.user_id
-    transaction.on_commit(lambda: _push(user_id, [event_message(event)]))
+    transaction.on_commit(lambda: _publish(user_id, [event_message(event)]))
     return event
 
 
@@ -54,7 +62,7 @@ def account_events_write(account, *, release: bool = False) -> None:
         events = AccountEvent.objects.bulk_create(held)
         held.clear()
         user_id = account.user_id  # one push for the lot, after commit
-        transaction.on_commit(lambda: _push(user_id, [event_message(event) for event in events]))
+        transaction.on_commit(lambda: _publish(user_id, [event_message(event) for event in events]))
     if release:
         account._events_held = None
 
@@ -65,6 +73,9 @@ def account_events_forget(account) -> None:
         account._events_held.clear()
 
 
-def _push(user_id: int, messages: list[dict]) -> None:
-    """Events of one transaction travel as one channel-layer message; the consumer sends each on."""
-    group_send_soon(account_group(user_id), {"type": "account.events", "messages": messages})
+def _publish(user_id: int, messages: list[dict]) -> None:
+    """The events of one committed transaction, as one message to the user's sockets."""
+    try:
+        get_redis().publish(ACCOUNT_EVENTS_PREFIX + str(user_id), json.dumps(messages, cls=DjangoJSONEncoder))
+    except redis.RedisError as exc:  # the events are stored: sockets catch up, clients resume
+        logger.warning("account events of user %s not published: %s", user_id, exc)
