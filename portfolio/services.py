@@ -172,8 +172,9 @@ def account_deposit(*, user, amount: Decimal) -> Account:
     _require_positive(amount)
     with transaction.atomic(durable=True):
         account = account_lock(user=user)
-        _ledger_write(account=account, transaction_type=TransactionType.DEPOSIT, amount=amount)
-        _cash_changed(account, "deposit", amount)
+        with account_writes_batched(account):
+            _ledger_write(account=account, transaction_type=TransactionType.DEPOSIT, amount=amount)
+            _cash_changed(account, "deposit", amount)
     return account
 
 
@@ -191,8 +192,9 @@ def account_withdraw(*, user, amount: Decimal) -> Account:
                 f"You can withdraw at most {withdrawable:,} won now.",
                 details={"withdrawable_cash": int(withdrawable), "requested": int(amount)},
             )
-        _ledger_write(account=account, transaction_type=TransactionType.WITHDRAW, amount=-amount)
-        _cash_changed(account, "withdraw", -amount)
+        with account_writes_batched(account):
+            _ledger_write(account=account, transaction_type=TransactionType.WITHDRAW, amount=-amount)
+            _cash_changed(account, "withdraw", -amount)
     return account
 
 
@@ -247,14 +249,15 @@ def account_adjust(*, account_id: int, amount: Decimal, reason: str, staff_user)
         raise InvalidInput(details={"reason": ["Say why the balance is corrected."]})
     with transaction.atomic(durable=True):
         account = Account.objects.select_for_update().get(pk=account_id)
-        row = _ledger_write(
-            account=account,
-            transaction_type=TransactionType.ADJUSTMENT,
-            amount=Decimal(amount),
-            memo=reason.strip()[:200],
-            created_by=staff_user,
-        )
-        _cash_changed(account, "adjustment", Decimal(amount))
+        with account_writes_batched(account):
+            row = _ledger_write(
+                account=account,
+                transaction_type=TransactionType.ADJUSTMENT,
+                amount=Decimal(amount),
+                memo=reason.strip()[:200],
+                created_by=staff_user,
+            )
+            _cash_changed(account, "adjustment", Decimal(amount))
     return row
 
 

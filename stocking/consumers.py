@@ -95,6 +95,9 @@ class AuthenticatedJsonConsumer(JsonConsumer):
 
     async def receive_action(self, action: str, message: dict):
         if action == "authenticate":
+            if self.user is not None:  # a socket serves one user: what it joined is that user's
+                await self.send_error("already_authenticated", "This socket is authenticated; open another one.")
+                return
             await self.authenticate(message.get("token"))
             return
         if self.user is None:

@@ -32,6 +32,7 @@ class SubscriptionHub:
         self._ready = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._backoff = _BACKOFF_START
+        self._late = False  # a socket stopped waiting for the subscription and went on without it
 
     async def listen(self, pubsub: aioredis.client.PubSub) -> None:
         """Subscribe, then handle messages until the connection fails; call `subscribed` on each confirmation."""
@@ -44,13 +45,16 @@ class SubscriptionHub:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
         if not self._ready.is_set():
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT_SECONDS)
+            except TimeoutError:
+                self._late = True
 
     async def subscribed(self) -> None:
-        if self._ready.is_set():
+        if self._ready.is_set() or self._late:
             await self.on_resubscribed()
         self._ready.set()
+        self._late = False
         self._backoff = _BACKOFF_START
 
     async def _run(self) -> None:

@@ -14,7 +14,8 @@ from marketdata.redis import get_redis
 
 
 class WindowedUserRateThrottle(UserRateThrottle):
-    """UserRateThrottle's rates, keys and 429 + Retry-After, counted per fixed window."""
+    """UserRateThrottle's rates and 429 + Retry-After, counted per fixed window in Redis itself
+    (keys `throttle_<scope>_<user id>:<window>`, outside the cache's key prefix)."""
 
     _retry_after: float | None = None
 

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from portfolio.services import account_deposit
 from stocking.asgi import application
 from tests.factories import StockFactory, UserFactory, open_account_for
+from trading.events import account_events_prefix
 from trading.services import OrderRequest, order_place
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -149,10 +150,10 @@ async def test_late_duplicates_and_malformed_messages_are_dropped_and_the_stream
     communicator, _ = await connect(user)
     await sync_to_async(account_deposit)(user=user, amount=Decimal(1))
     first = await communicator.receive_json_from()
-    channel = f"account:events:{user.pk}"
+    channel = f"{account_events_prefix()}{user.pk}"
     for junk in ("{not json", '{"seq": 1}', "[1, 2]", json.dumps([first])):  # the last: a late copy of seq 1
         await sync_to_async(redis_client.publish)(channel, junk)
-    await sync_to_async(redis_client.publish)("account:events:not-a-user", "[]")
+    await sync_to_async(redis_client.publish)(f"{account_events_prefix()}not-a-user", "[]")
     await sync_to_async(account_deposit)(user=user, amount=Decimal(2))
     second = await communicator.receive_json_from(timeout=2)
     assert (second["seq"], second["data"]["amount"]) == (2, 2)
@@ -172,3 +173,80 @@ async def test_after_a_reset_the_new_accounts_events_follow(store_price):
     event = await communicator.receive_json_from(timeout=2)
     assert (event["account_id"], event["seq"], event["data"]["amount"]) == (new_account.pk, 1, 3)
     await communicator.disconnect()
+
+
+async def test_a_failed_send_does_not_end_the_stream_or_leak_the_socket(monkeypatch):
+    import trading.consumers
+    from trading.live import account_event_hub
+
+    user = await make_trader()
+    communicator, _ = await connect(user)
+    hub = account_event_hub()
+    missed = trading.consumers._missed
+
+    async def database_away(account_id, after_seq):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(trading.consumers, "_missed", database_away)
+    hub.deliver(f"{hub.prefix}{user.pk}".encode(), b"[]")  # a catch-up, as after a resubscription
+    await asyncio.sleep(0.1)
+    monkeypatch.setattr(trading.consumers, "_missed", missed)
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(5))
+    event = await communicator.receive_json_from(timeout=2)  # the stream goes on, and catches up
+    assert (event["seq"], event["data"]["amount"]) == (1, 5)
+    await communicator.disconnect()
+    assert user.pk not in hub.sockets
+
+
+async def test_a_socket_serves_one_user():
+    user, other = await make_trader(), await sync_to_async(UserFactory)()
+    communicator, _ = await connect(user)
+    await communicator.send_json_to({"action": "authenticate", "token": str(AccessToken.for_user(other))})
+    assert (await communicator.receive_json_from())["code"] == "already_authenticated"
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(5))
+    assert (await communicator.receive_json_from(timeout=2))["data"]["amount"] == 5
+    await communicator.disconnect()
+
+
+async def test_resuming_into_a_reset_account_then_its_live_copy_sends_each_event_once(monkeypatch):
+    import trading.events
+    from portfolio.services import account_reset
+
+    user = await make_trader()
+    communicator, _ = await connect(user)
+    publish, held = trading.events._publish, []
+    monkeypatch.setattr(trading.events, "_publish", lambda user_id, messages: held.append((user_id, messages)))
+    new_account = await sync_to_async(account_reset)(user=user)
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(3))
+    await communicator.send_json_to({"action": "resume", "after_seq": 0})
+    replayed = await communicator.receive_json_from()
+    assert (replayed["account_id"], replayed["seq"]) == (new_account.pk, 1)
+    assert (await communicator.receive_json_from())["type"] == "resumed"
+    for user_id, messages in held:  # the live copies arrive late
+        await sync_to_async(publish)(user_id, messages)
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_a_message_naming_another_users_account_is_dropped(redis_client):
+    from portfolio.models import Account
+    from trading.live import account_event_hub
+
+    user, victim = await make_trader(), await sync_to_async(UserFactory)()
+    await sync_to_async(open_account_for)(victim)
+    await sync_to_async(account_deposit)(user=victim, amount=Decimal(777))
+    victims_account = await sync_to_async(lambda: Account.objects.get(user=victim, is_open=True).pk)()
+    communicator, hello = await connect(user)
+    assert victims_account > hello["account_id"]
+    prefix = account_event_hub().prefix
+    forged = json.dumps([{"type": "event", "account_id": victims_account, "seq": 1}])
+    await sync_to_async(redis_client.publish)(f"{prefix}{user.pk}", forged)
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+def test_account_event_channels_carry_the_redis_database(settings):
+    settings.REDIS_URL = "redis://127.0.0.1:6379/3"
+    assert account_events_prefix() == "account:events:3:"
+    settings.REDIS_URL = "unix:///tmp/redis.sock?db=2"
+    assert account_events_prefix() == "account:events:2:"

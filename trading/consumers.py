@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 
 from channels.db import database_sync_to_async
 
@@ -10,6 +11,8 @@ from stocking.consumers import AuthenticatedJsonConsumer
 from trading.events import event_message
 from trading.live import AccountEventHub, account_event_hub
 from trading.selectors import account_events_after
+
+logger = logging.getLogger(__name__)
 
 REPLAY_LIMIT = 500
 INBOX_LIMIT = 1000  # published lists waiting for a slow socket; past it, it catches up from the database
@@ -44,15 +47,13 @@ class AccountConsumer(AuthenticatedJsonConsumer):
         self._sending = asyncio.Lock()
         self._sender: asyncio.Task | None = None
 
-    async def on_authenticated(self):
-        if self.hub is None:
-            self.hub = account_event_hub()
-            await self.hub.attach(self.user.pk, self)  # before reading the state: no event falls in between
+    async def on_authenticated(self):  # once per socket (AuthenticatedJsonConsumer)
+        self.hub = account_event_hub()
+        await self.hub.attach(self.user.pk, self)  # before reading the state: no event falls in between
         self.account_id, self.sent_seq = await _open_account_state(self.user.pk)
         await self.send_json({"type": "hello", "username": self.user.get_username(), "account_id": self.account_id,
                               "last_seq": self.sent_seq})  # fmt: skip
-        if self._sender is None:
-            self._sender = asyncio.get_running_loop().create_task(self._send_published(), name="account-socket")
+        self._sender = asyncio.get_running_loop().create_task(self._send_published(), name="account-socket")
 
     def offer(self, messages: list[dict]) -> None:
         """Published events (or [] = "some may be lost"), from the hub; never blocks it."""
@@ -65,18 +66,25 @@ class AccountConsumer(AuthenticatedJsonConsumer):
         while True:
             messages = await self._inbox.get()
             async with self._sending:
-                if self._behind or not messages:
-                    self._behind = False
-                    await self._catch_up()
-                else:
-                    await self._send_in_order(messages)
+                try:
+                    if self._behind or not messages:
+                        self._behind = False
+                        await self._catch_up()
+                    else:
+                        await self._send_in_order(messages)
+                except Exception:  # e.g. the database away: the next message catches up, the stream goes on
+                    logger.exception("account events of user %s: sending failed", self.user.pk)
+                    self._behind = True
 
     async def _send_in_order(self, messages: list[dict]):
         account_id = messages[0].get("account_id")
         if not isinstance(account_id, int):
             return
-        if self.account_id is None or account_id > self.account_id:  # a reset opened a newer account
-            self.account_id, self.sent_seq = account_id, 0
+        if self.account_id is None or account_id > self.account_id:  # a reset opened a newer account?
+            open_account_id, _ = await _open_account_state(self.user.pk)
+            if open_account_id != account_id:
+                return
+            self.account_id, self.sent_seq = account_id, 0  # the events before this one follow from the database
         elif account_id < self.account_id:  # a closed account's late news
             return
         seqs = [m.get("seq") for m in messages]
@@ -106,23 +114,28 @@ class AccountConsumer(AuthenticatedJsonConsumer):
         if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
             await self.send_error("bad_message", '"after_seq" must be a non-negative integer.')
             return
-        account_id, _ = await _open_account_state(self.user.pk)
-        if account_id is None:
-            await self.send_error("account_not_found", "You have no open paper account.")
-            return
         async with self._sending:  # no live event slips in between the replayed ones
+            account_id, last_seq = await _open_account_state(self.user.pk)
+            if account_id is None:
+                await self.send_error("account_not_found", "You have no open paper account.")
+                return
             missed = await _missed(account_id, after_seq)
             for event in missed:
                 await self.send_json(event)
-            if account_id == self.account_id and missed:
-                self.sent_seq = max(self.sent_seq, missed[-1]["seq"])
+            replayed_to = missed[-1]["seq"] if missed else 0
+            if account_id != self.account_id:  # resumed into the account a reset opened: follow it
+                self.account_id, self.sent_seq = account_id, max(last_seq, replayed_to)
+            else:
+                self.sent_seq = max(self.sent_seq, replayed_to)
             await self.send_json({"type": "resumed", "account_id": account_id, "count": len(missed),
                                   "more": len(missed) == REPLAY_LIMIT})  # fmt: skip
 
     async def disconnect(self, code):
-        if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
-        if self.hub is not None:
-            await self.hub.detach(self.user.pk, self)
+        try:
+            if self._sender is not None:
+                self._sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._sender
+        finally:
+            if self.hub is not None:
+                await self.hub.detach(self.user.pk, self)

@@ -2,8 +2,10 @@
 
 import json
 import logging
+from functools import cache
 
 import redis
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
@@ -12,10 +14,18 @@ from trading.models import AccountEvent
 
 logger = logging.getLogger(__name__)
 
-# Pub/sub: one JSON list of event messages per committed transaction; ws processes
-# subscribe to the pattern (trading.live).
-ACCOUNT_EVENTS_PREFIX = "account:events:"
-ACCOUNT_EVENTS_PATTERN = ACCOUNT_EVENTS_PREFIX + "*"
+
+@cache
+def _events_prefix(redis_url: str) -> str:
+    # Pub/sub ignores the database number; the name carries it, so deployments (and tests)
+    # sharing a Redis server never hear each other's users.
+    return f"account:events:{redis.connection.parse_url(redis_url).get('db', 0)}:"
+
+
+def account_events_prefix() -> str:
+    """Pub/sub channel `<prefix><user_id>`: one JSON list of event messages per committed
+    transaction; ws processes subscribe to `<prefix>*` (trading.live)."""
+    return _events_prefix(settings.REDIS_URL)
 
 
 def event_message(event: AccountEvent) -> dict:
@@ -76,6 +86,6 @@ def account_events_forget(account) -> None:
 def _publish(user_id: int, messages: list[dict]) -> None:
     """The events of one committed transaction, as one message to the user's sockets."""
     try:
-        get_redis().publish(ACCOUNT_EVENTS_PREFIX + str(user_id), json.dumps(messages, cls=DjangoJSONEncoder))
+        get_redis().publish(account_events_prefix() + str(user_id), json.dumps(messages, cls=DjangoJSONEncoder))
     except redis.RedisError as exc:  # the events are stored: sockets catch up, clients resume
         logger.warning("account events of user %s not published: %s", user_id, exc)

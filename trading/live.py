@@ -1,8 +1,8 @@
 """Account events inside one ws process: ONE Redis pattern subscription feeds every /ws/account/ socket.
 
 A committed transaction publishes its events, one JSON list per transaction, to
-`account:events:{user_id}` (trading.events). Each ws process subscribes once to
-`account:events:*` and hands each list to the sockets of that user in the process;
+`account:events:{db}:{user_id}` (trading.events). Each ws process subscribes once to
+`account:events:{db}:*` and hands each list to the sockets of that user in the process;
 other users' messages are dropped unread. Publishing is one synchronous PUBLISH in
 the committing process. A channels_redis group_send cost the placing request ~0.8 ms
 more (two Redis commands from a background event loop; bench/order_costs.py).
@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from stocking.hubs import HubPerLoop, SubscriptionHub
-from trading.events import ACCOUNT_EVENTS_PATTERN, ACCOUNT_EVENTS_PREFIX
+from trading.events import account_events_prefix
 
 if TYPE_CHECKING:
     from trading.consumers import AccountConsumer
@@ -43,6 +43,7 @@ class AccountEventHub(SubscriptionHub):
     def __init__(self, *, redis_url: str):
         super().__init__(aioredis.Redis.from_url(redis_url, health_check_interval=15))
         self.sockets: dict[int, set[AccountConsumer]] = {}
+        self.prefix = account_events_prefix()
 
     async def attach(self, user_id: int, socket: AccountConsumer) -> None:
         self.sockets.setdefault(user_id, set()).add(socket)
@@ -58,7 +59,7 @@ class AccountEventHub(SubscriptionHub):
             await self.stop()
 
     async def listen(self, pubsub) -> None:
-        await pubsub.psubscribe(ACCOUNT_EVENTS_PATTERN)
+        await pubsub.psubscribe(self.prefix + "*")
         while True:
             message = await pubsub.get_message(timeout=_POLL_SECONDS)
             if message is None:
@@ -75,7 +76,7 @@ class AccountEventHub(SubscriptionHub):
 
     def deliver(self, channel: bytes, data: bytes) -> None:
         try:
-            user_id = int(channel.decode().removeprefix(ACCOUNT_EVENTS_PREFIX))
+            user_id = int(channel.decode().removeprefix(self.prefix))
         except ValueError:
             logger.warning("account events: unexpected channel %r", channel)
             return

@@ -395,7 +395,8 @@ def order_cancel(*, user, order_id: int) -> Order:
             raise OrderNotCancelable(
                 f"Order {order.pk} is {order.status.lower().replace('_', ' ')}; it cannot be canceled."
             )
-        _close(order, account, holding, OrderStatus.CANCELED, "canceled by you")
+        with account_writes_batched(account, holding):
+            _close(order, account, holding, OrderStatus.CANCELED, "canceled by you")
     return order
 
 
@@ -404,7 +405,8 @@ def order_cancel_by_staff(*, order_id: int, staff_user) -> Order:
         order, account, holding = _lock_order_context(Q(pk=order_id))
         if not order.is_working:
             raise OrderNotCancelable(f"Order {order.pk} is {order.status}; it cannot be canceled.")
-        _close(order, account, holding, OrderStatus.CANCELED, f"canceled by staff ({staff_user.get_username()})")
+        with account_writes_batched(account, holding):
+            _close(order, account, holding, OrderStatus.CANCELED, f"canceled by staff ({staff_user.get_username()})")
     return order
 
 
@@ -415,9 +417,15 @@ def orders_cancel_for_account(*, account: Account, reason: str) -> int:
         .filter(account=account, status__in=WORKING_STATUSES).order_by("stock_id", "id")
     )  # fmt: skip
     holdings = {h.stock_id: h for h in Holding.objects.select_for_update().filter(account=account).order_by("stock_id")}
-    for order in orders:
-        _close(order, account, holdings.get(order.stock_id), OrderStatus.CANCELED, reason)
+    with account_writes_batched(account, *_holdings_of(orders, holdings)):
+        for order in orders:
+            _close(order, account, holdings.get(order.stock_id), OrderStatus.CANCELED, reason)
     return len(orders)
+
+
+def _holdings_of(orders: list[Order], holdings: dict[int, Holding]) -> list[Holding]:
+    """The locked holdings these orders may touch (sells release shares); only those are written."""
+    return [holdings[stock_id] for stock_id in sorted({o.stock_id for o in orders}) if stock_id in holdings]
 
 
 def orders_expire(*, now=None) -> int:
@@ -435,12 +443,14 @@ def orders_expire(*, now=None) -> int:
             holdings = {
                 h.stock_id: h for h in Holding.objects.select_for_update().filter(account=account).order_by("stock_id")
             }
-            for order in (
+            orders = list(
                 Order.objects.select_for_update().select_related("stock").filter(pk__in=order_ids).order_by("id")
-            ):
-                if order.is_working:
-                    _close(order, account, holdings.get(order.stock_id), OrderStatus.EXPIRED, "day order ended")
-                    expired += 1
+            )
+            with account_writes_batched(account, *_holdings_of(orders, holdings)):
+                for order in orders:
+                    if order.is_working:
+                        _close(order, account, holdings.get(order.stock_id), OrderStatus.EXPIRED, "day order ended")
+                        expired += 1
     return expired
 
 
@@ -511,7 +521,8 @@ def _reject_unaffordable(order_id: int) -> None:
     with transaction.atomic(durable=True):
         order, account, holding = _lock_order_context(Q(pk=order_id))
         if order.is_working:
-            _close(order, account, holding, OrderStatus.REJECTED, "not enough cash for the fill at current fees")
+            with account_writes_batched(account, holding):
+                _close(order, account, holding, OrderStatus.REJECTED, "not enough cash for the fill at current fees")
     logger.warning("order %s rejected: not enough cash for its fill at current fees", order_id)
 
 

@@ -38,7 +38,9 @@
       lastSeq = message.last_seq;
       return null;
     }
-    if (message.type !== "event" || message.account_id !== accountId) return null;
+    if (message.type !== "event") return null;
+    if (message.account_id > accountId) { accountId = message.account_id; lastSeq = 0; } // a reset opened it
+    if (message.account_id !== accountId) return null;
     if (lastSeq !== null && message.seq <= lastSeq) return null; // already seen (resume overlap)
     if (lastSeq !== null && message.seq > lastSeq + 1) return { action: "resume", after_seq: lastSeq };
     lastSeq = message.seq;
