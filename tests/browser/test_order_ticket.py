@@ -55,3 +55,24 @@ def test_a_trader_buys_at_market_rests_a_limit_and_sees_the_fill_toast(page: Pag
     page.goto(f"{daphne_url}/portfolio/")
     expect(page.get_by_test_id("holdings")).to_contain_text("티켓전자")
     expect(page.get_by_test_id("holdings").locator(f"tr[data-code='{CODE}'] td").nth(1)).to_contain_text("5")
+
+
+def test_after_a_reset_the_open_page_follows_the_new_accounts_fills(page: Page, daphne_url):
+    from portfolio.services import account_reset
+    from trading.services import OrderRequest, order_place
+
+    StockFactory(code=CODE, name="티켓전자", name_en="Ticket Electronics")
+    store_tick({"code": CODE, "close": 50_000, "base": 50_000, "volume": 100})
+    trader = UserFactory()
+    open_account_for(trader)
+    page.goto(f"{daphne_url}/login/")
+    page.locator("[name=username]").fill(trader.username)
+    page.locator("[name=password]").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+
+    order_place(user=trader, request=OrderRequest(CODE, "BUY", "MARKET", quantity=1))
+    expect(page.locator("#toasts")).to_contain_text("Filled: bought 1 티켓전자")  # the page's socket is live
+    account_reset(user=trader)  # e.g. from another tab
+    order_place(user=trader, request=OrderRequest(CODE, "BUY", "MARKET", quantity=4))
+    expect(page.locator("#toasts")).to_contain_text("Filled: bought 4 티켓전자")
