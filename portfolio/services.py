@@ -89,6 +89,9 @@ def account_writes_batched(account: Account, *holdings: Holding) -> Iterator[Non
     account_events_hold(account)
     try:
         yield
+    except BaseException:
+        account_events_forget(account, release=True)  # rolled back with the transaction
+        raise
     finally:
         for row in rows:
             row._balances_held = False

@@ -183,6 +183,28 @@ def test_cancel_releases_the_reservation_once(jwt_client, user, priced):
     assert account_of(user).reserved_cash == 0
 
 
+def test_cancel_writes_each_changed_row_once_and_leaves_other_rows_alone(jwt_client, user, priced):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    place(jwt_client, quantity=5)  # a holding to sell from
+    buy_id = place(jwt_client, type="LIMIT", limit_price=69_000).json()["id"]
+    sell_id = place(jwt_client, side="SELL", type="LIMIT", limit_price=71_000, quantity=2).json()["id"]
+    with CaptureQueriesContext(connection) as buy_cancel:
+        assert jwt_client.post(f"{ORDERS}/{buy_id}/cancel").status_code == 200
+    with CaptureQueriesContext(connection) as sell_cancel:
+        assert jwt_client.post(f"{ORDERS}/{sell_id}/cancel").status_code == 200
+
+    def updates(queries, table):
+        return sum(q["sql"].startswith(f'UPDATE "{table}"') or q["sql"].startswith(f"UPDATE `{table}`")
+                   for q in queries.captured_queries)  # fmt: skip
+
+    assert (updates(buy_cancel, "portfolio_account"), updates(buy_cancel, "portfolio_holding")) == (1, 0)
+    assert (updates(sell_cancel, "portfolio_account"), updates(sell_cancel, "portfolio_holding")) == (1, 1)
+    holding = Holding.objects.get(account=account_of(user))
+    assert (holding.quantity, holding.reserved_quantity) == (5, 0)
+
+
 def test_a_filled_order_cannot_be_canceled(jwt_client, priced):
     order_id = place(jwt_client).json()["id"]
     assert_error(jwt_client.post(f"{ORDERS}/{order_id}/cancel"), 409, "order_not_cancelable")

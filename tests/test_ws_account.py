@@ -250,3 +250,71 @@ def test_account_event_channels_carry_the_redis_database(settings):
     assert account_events_prefix() == "account:events:3:"
     settings.REDIS_URL = "unix:///tmp/redis.sock?db=2"
     assert account_events_prefix() == "account:events:2:"
+
+
+async def test_resuming_with_the_old_accounts_seq_after_a_reset_replays_the_new_account_from_its_start(monkeypatch):
+    import trading.events
+    from portfolio.services import account_reset
+
+    user = await make_trader()
+    for amount in (1, 2, 3):
+        await sync_to_async(account_deposit)(user=user, amount=Decimal(amount))
+    communicator, hello = await connect(user)
+    assert hello["last_seq"] == 3
+    monkeypatch.setattr(trading.events, "_publish", lambda user_id, messages: None)  # the client hears nothing
+    new_account = await sync_to_async(account_reset)(user=user)
+    for amount in (10, 20, 30):
+        await sync_to_async(account_deposit)(user=user, amount=Decimal(amount))
+    await communicator.send_json_to({"action": "resume", "after_seq": 2})  # a seq of the old account
+    replayed = [await communicator.receive_json_from() for _ in range(3)]
+    assert [(m["account_id"], m["seq"], m["data"]["amount"]) for m in replayed] == [
+        (new_account.pk, 1, 10), (new_account.pk, 2, 20), (new_account.pk, 3, 30),
+    ]  # fmt: skip
+    assert (await communicator.receive_json_from())["type"] == "resumed"
+    await communicator.disconnect()
+
+
+async def test_a_socket_that_fails_while_authenticating_leaves_the_hub(monkeypatch):
+    import trading.consumers
+    from trading.live import account_event_hub
+
+    user = await make_trader()
+    communicator, _ = await connect(user)  # keeps the hub alive to look into
+
+    async def database_away(user_id):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(trading.consumers, "_open_account_state", database_away)
+    failing = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)
+    await failing.connect()
+    await failing.send_json_to({"action": "authenticate", "token": str(AccessToken.for_user(user))})
+    with pytest.raises(RuntimeError):
+        await failing.receive_json_from(timeout=2)
+    assert len(account_event_hub().sockets[user.pk]) == 1  # only the healthy socket
+    await communicator.disconnect()
+
+
+async def test_a_socket_behind_still_follows_a_reset(monkeypatch):
+    import trading.consumers
+    from portfolio.services import account_reset
+    from trading.live import account_event_hub
+
+    user = await make_trader()
+    communicator, _ = await connect(user)
+    hub, missed, failures = account_event_hub(), trading.consumers._missed, []
+
+    async def fails_once(account_id, after_seq):
+        if not failures:
+            failures.append(account_id)
+            raise RuntimeError("database went away")
+        return await missed(account_id, after_seq)
+
+    monkeypatch.setattr(trading.consumers, "_missed", fails_once)
+    hub.deliver(f"{hub.prefix}{user.pk}".encode(), b"[]")  # its catch-up fails: the socket is behind
+    await asyncio.sleep(0.1)
+    assert failures
+    new_account = await sync_to_async(account_reset)(user=user)
+    await sync_to_async(account_deposit)(user=user, amount=Decimal(7))
+    event = await communicator.receive_json_from(timeout=2)
+    assert (event["account_id"], event["seq"], event["data"]["amount"]) == (new_account.pk, 1, 7)
+    await communicator.disconnect()

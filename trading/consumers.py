@@ -50,9 +50,14 @@ class AccountConsumer(AuthenticatedJsonConsumer):
     async def on_authenticated(self):  # once per socket (AuthenticatedJsonConsumer)
         self.hub = account_event_hub()
         await self.hub.attach(self.user.pk, self)  # before reading the state: no event falls in between
-        self.account_id, self.sent_seq = await _open_account_state(self.user.pk)
-        await self.send_json({"type": "hello", "username": self.user.get_username(), "account_id": self.account_id,
-                              "last_seq": self.sent_seq})  # fmt: skip
+        try:
+            self.account_id, self.sent_seq = await _open_account_state(self.user.pk)
+            await self.send_json({"type": "hello", "username": self.user.get_username(),
+                                  "account_id": self.account_id, "last_seq": self.sent_seq})  # fmt: skip
+        except BaseException:  # the socket dies without a disconnect: leave the hub now
+            await self.hub.detach(self.user.pk, self)
+            self.hub = None
+            raise
         self._sender = asyncio.get_running_loop().create_task(self._send_published(), name="account-socket")
 
     def offer(self, messages: list[dict]) -> None:
@@ -70,7 +75,7 @@ class AccountConsumer(AuthenticatedJsonConsumer):
                     if self._behind or not messages:
                         self._behind = False
                         await self._catch_up()
-                    else:
+                    if messages:  # may name a newer account (a reset) that the catch-up did not know
                         await self._send_in_order(messages)
                 except Exception:  # e.g. the database away: the next message catches up, the stream goes on
                     logger.exception("account events of user %s: sending failed", self.user.pk)
@@ -91,7 +96,7 @@ class AccountConsumer(AuthenticatedJsonConsumer):
         if seqs == list(range(self.sent_seq + 1, self.sent_seq + 1 + len(seqs))):
             for message in messages:
                 await self.send_json(message)
-            self.sent_seq += len(seqs)
+                self.sent_seq += 1
         elif any(isinstance(seq, int) and seq > self.sent_seq for seq in seqs):
             await self._catch_up()  # ahead of what was sent: the events before it come from the database
         # else: all sent already
@@ -101,8 +106,7 @@ class AccountConsumer(AuthenticatedJsonConsumer):
             missed = await _missed(self.account_id, self.sent_seq)
             for message in missed:
                 await self.send_json(message)
-            if missed:
-                self.sent_seq = missed[-1]["seq"]
+                self.sent_seq = message["seq"]
             if len(missed) < REPLAY_LIMIT:
                 return
 
@@ -115,18 +119,19 @@ class AccountConsumer(AuthenticatedJsonConsumer):
             await self.send_error("bad_message", '"after_seq" must be a non-negative integer.')
             return
         async with self._sending:  # no live event slips in between the replayed ones
-            account_id, last_seq = await _open_account_state(self.user.pk)
+            account_id, _ = await _open_account_state(self.user.pk)
             if account_id is None:
                 await self.send_error("account_not_found", "You have no open paper account.")
                 return
+            if account_id != self.account_id:
+                # A reset opened this account since the socket last spoke of one: the client's
+                # after_seq counts the old account's events, so the new one's replay from its start.
+                self.account_id, self.sent_seq, after_seq = account_id, 0, 0
             missed = await _missed(account_id, after_seq)
             for event in missed:
                 await self.send_json(event)
-            replayed_to = missed[-1]["seq"] if missed else 0
-            if account_id != self.account_id:  # resumed into the account a reset opened: follow it
-                self.account_id, self.sent_seq = account_id, max(last_seq, replayed_to)
-            else:
-                self.sent_seq = max(self.sent_seq, replayed_to)
+            if missed:
+                self.sent_seq = max(self.sent_seq, missed[-1]["seq"])
             await self.send_json({"type": "resumed", "account_id": account_id, "count": len(missed),
                                   "more": len(missed) == REPLAY_LIMIT})  # fmt: skip
 

@@ -77,10 +77,12 @@ def account_events_write(account, *, release: bool = False) -> None:
         account._events_held = None
 
 
-def account_events_forget(account) -> None:
-    """After a rollback: drop the held events (they are gone from the database)."""
+def account_events_forget(account, *, release: bool = False) -> None:
+    """After a rollback: drop the held events (they are gone from the database); `release` stops holding."""
     if account._events_held:
         account._events_held.clear()
+    if release:
+        account._events_held = None
 
 
 def _publish(user_id: int, messages: list[dict]) -> None:

@@ -395,7 +395,7 @@ def order_cancel(*, user, order_id: int) -> Order:
             raise OrderNotCancelable(
                 f"Order {order.pk} is {order.status.lower().replace('_', ' ')}; it cannot be canceled."
             )
-        with account_writes_batched(account, holding):
+        with account_writes_batched(account, *_released_holdings([order], {holding.stock_id: holding})):
             _close(order, account, holding, OrderStatus.CANCELED, "canceled by you")
     return order
 
@@ -405,7 +405,7 @@ def order_cancel_by_staff(*, order_id: int, staff_user) -> Order:
         order, account, holding = _lock_order_context(Q(pk=order_id))
         if not order.is_working:
             raise OrderNotCancelable(f"Order {order.pk} is {order.status}; it cannot be canceled.")
-        with account_writes_batched(account, holding):
+        with account_writes_batched(account, *_released_holdings([order], {holding.stock_id: holding})):
             _close(order, account, holding, OrderStatus.CANCELED, f"canceled by staff ({staff_user.get_username()})")
     return order
 
@@ -417,15 +417,18 @@ def orders_cancel_for_account(*, account: Account, reason: str) -> int:
         .filter(account=account, status__in=WORKING_STATUSES).order_by("stock_id", "id")
     )  # fmt: skip
     holdings = {h.stock_id: h for h in Holding.objects.select_for_update().filter(account=account).order_by("stock_id")}
-    with account_writes_batched(account, *_holdings_of(orders, holdings)):
+    if not orders:
+        return 0
+    with account_writes_batched(account, *_released_holdings(orders, holdings)):
         for order in orders:
             _close(order, account, holdings.get(order.stock_id), OrderStatus.CANCELED, reason)
     return len(orders)
 
 
-def _holdings_of(orders: list[Order], holdings: dict[int, Holding]) -> list[Holding]:
-    """The locked holdings these orders may touch (sells release shares); only those are written."""
-    return [holdings[stock_id] for stock_id in sorted({o.stock_id for o in orders}) if stock_id in holdings]
+def _released_holdings(orders: list[Order], holdings: dict[int, Holding]) -> list[Holding]:
+    """The locked holdings that closing these orders changes (working sells release shares): only those are written."""
+    stock_ids = sorted({o.stock_id for o in orders if o.is_working and o.reserved_quantity})
+    return [holdings[stock_id] for stock_id in stock_ids if stock_id in holdings]
 
 
 def orders_expire(*, now=None) -> int:
@@ -446,7 +449,7 @@ def orders_expire(*, now=None) -> int:
             orders = list(
                 Order.objects.select_for_update().select_related("stock").filter(pk__in=order_ids).order_by("id")
             )
-            with account_writes_batched(account, *_holdings_of(orders, holdings)):
+            with account_writes_batched(account, *_released_holdings(orders, holdings)):
                 for order in orders:
                     if order.is_working:
                         _close(order, account, holdings.get(order.stock_id), OrderStatus.EXPIRED, "day order ended")
@@ -521,7 +524,7 @@ def _reject_unaffordable(order_id: int) -> None:
     with transaction.atomic(durable=True):
         order, account, holding = _lock_order_context(Q(pk=order_id))
         if order.is_working:
-            with account_writes_batched(account, holding):
+            with account_writes_batched(account, *_released_holdings([order], {holding.stock_id: holding})):
                 _close(order, account, holding, OrderStatus.REJECTED, "not enough cash for the fill at current fees")
     logger.warning("order %s rejected: not enough cash for its fill at current fees", order_id)
 
