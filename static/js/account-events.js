@@ -36,6 +36,7 @@
       }
       accountId = message.account_id;
       lastSeq = message.last_seq;
+      document.body.dataset.accountStream = "live"; // what came before hello is in last_seq, not toasted
       return null;
     }
     if (message.type !== "event") return null;
@@ -58,6 +59,7 @@
       if (reply) socket.send(JSON.stringify(reply));
     };
     socket.onclose = () => {
+      delete document.body.dataset.accountStream;
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 15000);
     };

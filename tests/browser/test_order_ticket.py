@@ -70,9 +70,10 @@ def test_after_a_reset_the_open_page_follows_the_new_accounts_fills(page: Page, 
     page.locator("[name=password]").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    expect(page.locator("body")).to_have_attribute("data-account-stream", "live")  # hello received
 
     order_place(user=trader, request=OrderRequest(CODE, "BUY", "MARKET", quantity=1))
-    expect(page.locator("#toasts")).to_contain_text("Filled: bought 1 티켓전자")  # the page's socket is live
+    expect(page.locator("#toasts")).to_contain_text("Filled: bought 1 티켓전자")
     account_reset(user=trader)  # e.g. from another tab
     order_place(user=trader, request=OrderRequest(CODE, "BUY", "MARKET", quantity=4))
     expect(page.locator("#toasts")).to_contain_text("Filled: bought 4 티켓전자")
