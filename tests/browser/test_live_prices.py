@@ -19,7 +19,8 @@ from marketdata.candles import INTERVALS, bucket_start, candles_record_ticks
 from marketdata.prices import store_tick
 from marketdata.relay.keys import TICKS_CHANNEL
 from portfolio.services import watchlist_add_stock, watchlist_create
-from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory, open_account_for
+from tests.browser.session import log_in
+from tests.factories import StockFactory, UserFactory, open_account_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(tempfile.gettempdir()) / "stocking-live-screenshots"  # kept for a human to look at
@@ -157,10 +158,7 @@ def test_watchlist_cells_fill_with_live_prices(page: Page, daphne_url, publish, 
     watchlist_add_stock(user=trader, watchlist_id=watchlist.pk, stock=stock)
     store_tick(tick(CODE, 50000, base=52000))
 
-    page.goto(f"{daphne_url}/login/")
-    page.locator("[name=username]").fill(trader.username)
-    page.locator("[name=password]").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, trader, daphne_url)
     page.goto(f"{daphne_url}/watchlists/")
 
     cell = page.locator(f"[data-price-for={CODE}]")

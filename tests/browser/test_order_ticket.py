@@ -1,13 +1,13 @@
 """The order ticket on the stock page and the fill toast, against a real daphne (HTTP + /ws/account/)."""
 
-import re
 from decimal import Decimal
 
 from playwright.sync_api import Page, expect
 
 from marketdata.prices import store_tick
 from tests.browser.htmx import htmx_settled
-from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory, open_account_for
+from tests.browser.session import log_in_new_trader
+from tests.factories import StockFactory
 from trading.models import Order
 from trading.services import orders_match_tick
 
@@ -17,14 +17,7 @@ CODE = "A0BRW11"  # a code no other test publishes ticks for
 def test_a_trader_buys_at_market_rests_a_limit_and_sees_the_fill_toast(page: Page, daphne_url):
     stock = StockFactory(code=CODE, name="티켓전자", name_en="Ticket Electronics")
     store_tick({"code": CODE, "close": 50_000, "base": 50_000, "volume": 100})
-    trader = UserFactory()
-    open_account_for(trader)
-
-    page.goto(f"{daphne_url}/login/")
-    page.locator("[name=username]").fill(trader.username)
-    page.locator("[name=password]").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    log_in_new_trader(page, daphne_url)
 
     page.goto(f"{daphne_url}/stocks/{CODE}/")
     ticket = page.get_by_test_id("order-ticket")
@@ -63,13 +56,7 @@ def test_after_a_reset_the_open_page_follows_the_new_accounts_fills(page: Page, 
 
     StockFactory(code=CODE, name="티켓전자", name_en="Ticket Electronics")
     store_tick({"code": CODE, "close": 50_000, "base": 50_000, "volume": 100})
-    trader = UserFactory()
-    open_account_for(trader)
-    page.goto(f"{daphne_url}/login/")
-    page.locator("[name=username]").fill(trader.username)
-    page.locator("[name=password]").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    trader = log_in_new_trader(page, daphne_url)
     expect(page.locator("body")).to_have_attribute("data-account-stream", "live")  # hello received
 
     order_place(user=trader, request=OrderRequest(CODE, "BUY", "MARKET", quantity=1))

@@ -4,22 +4,12 @@ from playwright.sync_api import Page, expect
 
 from portfolio.models import Transaction
 from tests.browser.htmx import htmx_settled
-from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory, open_account_for
-
-
-def log_in(page: Page) -> str:
-    trader = UserFactory()
-    open_account_for(trader)
-    page.goto("/login/")
-    page.locator("[name=username]").fill(trader.username)
-    page.locator("[name=password]").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
-    return trader.username
+from tests.browser.session import log_in_new_trader
+from tests.factories import StockFactory
 
 
 def test_a_trader_deposits_and_sees_the_error_when_withdrawing_too_much(page: Page):
-    log_in(page)
+    log_in_new_trader(page)
     page.locator("#main-nav").get_by_role("link", name="Portfolio").click()
     expect(page.get_by_test_id("cash")).to_have_text("10,000,000원")
 
@@ -46,7 +36,7 @@ def test_a_trader_deposits_and_sees_the_error_when_withdrawing_too_much(page: Pa
 def test_a_trader_builds_a_watchlist_from_search_and_removes_a_stock(page: Page):
     StockFactory(code="A005930", name="삼성전자", name_en="Samsung Electronics", market_cap_rank=1)
     StockFactory(code="A000660", name="SK하이닉스", name_en="SK hynix", market_cap_rank=2)
-    log_in(page)
+    log_in_new_trader(page)
     page.locator("#main-nav").get_by_role("link", name="Watchlist").click()
 
     page.get_by_test_id("new-watchlist").locator("input[name=name]").fill("반도체")

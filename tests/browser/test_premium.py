@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from payments.models import Payment, PaymentStatus, Subscription
-from tests.factories import DEFAULT_PASSWORD, UserFactory, open_account_for
+from tests.browser.session import log_in_new_trader
 from tests.fake_portone import CHANNEL_KEY, STORE_ID, ensure_catalogue, running_fake_portone
 
 
@@ -16,17 +16,6 @@ from tests.fake_portone import CHANNEL_KEY, STORE_ID, ensure_catalogue, running_
 def portone(settings):
     with running_fake_portone(settings) as fake:
         yield fake
-
-
-def log_in(page: Page):
-    trader = UserFactory()
-    open_account_for(trader)
-    page.goto("/login/")
-    page.locator("[name=username]").fill(trader.username)
-    page.locator("[name=password]").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
-    return trader
 
 
 def open_premium_page(page: Page):
@@ -50,7 +39,7 @@ def test_a_trader_pays_for_premium_and_sees_it_active(page: Page, portone):
                return {paymentId: req.paymentId, txId: "tx-1"};
            }};"""
     )
-    trader = log_in(page)
+    trader = log_in_new_trader(page)
     open_premium_page(page)
     expect(page.get_by_test_id("subscription")).to_contain_text("free plan")
     expect(page.get_by_test_id("test-mode-banner")).to_have_count(0)
@@ -76,7 +65,7 @@ def test_a_failed_payment_shows_portone_message_and_grants_nothing(page: Page, p
         """window.PortOne = {requestPayment: async (req) =>
                ({code: "FAILURE_TYPE_PG", message: "카드사에서 승인을 거절했습니다.", paymentId: req.paymentId})};"""
     )
-    trader = log_in(page)
+    trader = log_in_new_trader(page)
     open_premium_page(page)
 
     page.locator("[data-product=premium_yearly]").get_by_role("button").click()
@@ -95,7 +84,7 @@ def test_in_test_mode_the_demo_user_becomes_premium_without_the_internet(page: P
     settings.PORTONE_TEST_MODE = True
     for name in ("PORTONE_STORE_ID", "PORTONE_CHANNEL_KEY", "PORTONE_V2_API_SECRET", "PORTONE_WEBHOOK_SECRET"):
         setattr(settings, name, "")
-    trader = log_in(page)
+    trader = log_in_new_trader(page)
     open_premium_page(page)
     expect(page.get_by_test_id("test-mode-banner")).to_contain_text("TEST MODE")
 
