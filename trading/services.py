@@ -395,8 +395,7 @@ def order_cancel(*, user, order_id: int) -> Order:
             raise OrderNotCancelable(
                 f"Order {order.pk} is {order.status.lower().replace('_', ' ')}; it cannot be canceled."
             )
-        with account_writes_batched(account, *_released_holdings([order], {holding.stock_id: holding})):
-            _close(order, account, holding, OrderStatus.CANCELED, "canceled by you")
+        _close_batched(order, account, holding, OrderStatus.CANCELED, "canceled by you")
     return order
 
 
@@ -405,8 +404,9 @@ def order_cancel_by_staff(*, order_id: int, staff_user) -> Order:
         order, account, holding = _lock_order_context(Q(pk=order_id))
         if not order.is_working:
             raise OrderNotCancelable(f"Order {order.pk} is {order.status}; it cannot be canceled.")
-        with account_writes_batched(account, *_released_holdings([order], {holding.stock_id: holding})):
-            _close(order, account, holding, OrderStatus.CANCELED, f"canceled by staff ({staff_user.get_username()})")
+        _close_batched(
+            order, account, holding, OrderStatus.CANCELED, f"canceled by staff ({staff_user.get_username()})"
+        )
     return order
 
 
@@ -423,6 +423,12 @@ def orders_cancel_for_account(*, account: Account, reason: str) -> int:
         for order in orders:
             _close(order, account, holdings.get(order.stock_id), OrderStatus.CANCELED, reason)
     return len(orders)
+
+
+def _close_batched(order: Order, account: Account, holding: Holding, status: str, reason: str) -> None:
+    """`_close` one locked order in its own batched writes: the account row once, its holding only if shares return."""
+    with account_writes_batched(account, *_released_holdings([order], {holding.stock_id: holding})):
+        _close(order, account, holding, status, reason)
 
 
 def _released_holdings(orders: list[Order], holdings: dict[int, Holding]) -> list[Holding]:
@@ -524,8 +530,9 @@ def _reject_unaffordable(order_id: int) -> None:
     with transaction.atomic(durable=True):
         order, account, holding = _lock_order_context(Q(pk=order_id))
         if order.is_working:
-            with account_writes_batched(account, *_released_holdings([order], {holding.stock_id: holding})):
-                _close(order, account, holding, OrderStatus.REJECTED, "not enough cash for the fill at current fees")
+            _close_batched(
+                order, account, holding, OrderStatus.REJECTED, "not enough cash for the fill at current fees"
+            )
     logger.warning("order %s rejected: not enough cash for its fill at current fees", order_id)
 
 
