@@ -41,22 +41,18 @@ def event_message(event: AccountEvent) -> dict:
 
 
 def account_event_record(*, account, event_type: str, payload: dict) -> AccountEvent:
-    """Write the next event of a (locked) account and push it once the transaction commits.
+    """Number the next event of a (locked) account, inside `account_writes_batched`.
 
-    The caller holds the account row lock, so last_event_seq + 1 cannot race. Inside
-    `account_events_hold` the event row and the account's new last_event_seq are written
-    later, with the others and the balances (`account_writes_batched`).
+    The caller holds the account row lock, so last_event_seq + 1 cannot race. The event
+    row and the account's new last_event_seq are written when the batch is, with the
+    other events and the balances, and published once the transaction commits.
     """
+    held = account._events_held
+    if held is None:
+        raise RuntimeError("account events are recorded inside account_writes_batched")
     account.last_event_seq += 1
     event = AccountEvent(account=account, seq=account.last_event_seq, event_type=event_type, payload=payload)
-    held = account._events_held
-    if held is not None:
-        held.append(event)
-        return event
-    event.save()
-    account.save(update_fields=["last_event_seq"])
-    user_id = account.user_id
-    transaction.on_commit(lambda: _publish(user_id, [event_message(event)]))
+    held.append(event)
     return event
 
 
