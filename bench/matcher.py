@@ -13,37 +13,18 @@ measured by bench/run.py's market_buy scenario).
 """
 
 import argparse
-import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+
+from throwaway import setup_django, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 STOCKS, RESTING, ACCOUNTS, CROSSING = 100, 10_000, 100, 1000
-
-
-def setup_django(database_url: str) -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="stocking.settings.base",
-        DATABASE_URL=database_url,
-        REDIS_URL="redis://127.0.0.1:6379/14",
-        DEBUG="false",
-        LOG_LEVEL="WARNING",
-        STARTING_CASH="100000000000000",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def build_book():
@@ -109,15 +90,8 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "mysql"], default="sqlite")
     parser.add_argument("--repeat", type=int, default=2000)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="stocking-matcher-bench-")
-    mysql_db = "stocking_bench_matcher"
-    try:
-        if args.db == "mysql":
-            subprocess.run(["mysql", "-h127.0.0.1", "-uroot", "-e", f"DROP DATABASE IF EXISTS {mysql_db}; "
-                            f"CREATE DATABASE {mysql_db} CHARACTER SET utf8mb4"], check=True)  # fmt: skip
-            setup_django(f"mysql://root@127.0.0.1:3306/{mysql_db}")
-        else:
-            setup_django(f"sqlite:///{tmp}/bench.sqlite3")
+    with throwaway_database(args.db, "stocking_bench_matcher") as database_url:
+        setup_django(database_url)
         from marketdata.models import Stock
         from trading.models import Order
         from trading.services import order_candidates, orders_match_tick
@@ -144,10 +118,6 @@ def main() -> int:
         from django.core.management import call_command
 
         call_command("audit_ledger")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if args.db == "mysql":
-            subprocess.run(["mysql", "-h127.0.0.1", "-uroot", "-e", f"DROP DATABASE IF EXISTS {mysql_db}"], check=False)
     return 0
 
 

@@ -17,39 +17,18 @@ bench/run.py measures placement through gunicorn; this splits the same request
 import argparse
 import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from throwaway import setup_django, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MYSQL_DB = "stocking_bench_order_costs"
 USERNAME, PASSWORD = "bench", os.urandom(12).hex()
 BUY = {"stock_code": "A005930", "side": "BUY", "type": "MARKET", "quantity": 1}
-
-
-def setup_django(database_url: str) -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="stocking.settings.base",
-        DATABASE_URL=database_url,
-        REDIS_URL="redis://127.0.0.1:6379/14",
-        DEBUG="false",
-        LOG_LEVEL="WARNING",
-        ALLOWED_HOSTS="testserver",
-        THROTTLE_ORDERS="100000000/min",
-        STARTING_CASH="100000000000000",
-        PRICE_STALE_SECONDS="3600",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def mean_ms(fn, repeat: int) -> float:
@@ -129,20 +108,10 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "mysql"], default="sqlite")
     parser.add_argument("--repeat", type=int, default=1000)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="stocking-order-costs-")
-    mysql = ["mysql", "-h127.0.0.1", "-uroot", "-e"]
-    try:
-        if args.db == "mysql":
-            subprocess.run([*mysql, f"DROP DATABASE IF EXISTS {MYSQL_DB}; CREATE DATABASE {MYSQL_DB} "
-                            "CHARACTER SET utf8mb4"], check=True)  # fmt: skip
-            setup_django(f"mysql://root@127.0.0.1:3306/{MYSQL_DB}")
-        else:
-            setup_django(f"sqlite:///{tmp}/bench.sqlite3")
+    with throwaway_database(args.db, MYSQL_DB) as database_url:
+        setup_django(database_url, ALLOWED_HOSTS="testserver", THROTTLE_ORDERS="100000000/min",
+                     PRICE_STALE_SECONDS="3600")  # fmt: skip
         measure(args.repeat, args.db)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if args.db == "mysql":
-            subprocess.run([*mysql, f"DROP DATABASE IF EXISTS {MYSQL_DB}"], check=False)
     return 0
 
 

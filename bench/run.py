@@ -23,6 +23,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from throwaway import throwaway_database
+
 HOST = "127.0.0.1"  # load only ever goes to this machine
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -79,28 +81,6 @@ def call(port: int, method: str, path: str, body: dict | None = None) -> tuple[i
         return response.status, response.read()
     finally:
         conn.close()
-
-
-def mysql(sql: str) -> None:
-    subprocess.run(["mysql", "-h127.0.0.1", "-uroot", "-e", sql], check=True)
-
-
-@contextmanager
-def database(kind: str):
-    """Yield the DATABASE_URL of an empty throwaway database; remove it afterwards."""
-    if kind == "sqlite":
-        tmp = tempfile.mkdtemp(prefix="stocking-bench-")
-        try:
-            yield f"sqlite:///{tmp}/bench.sqlite3"
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB}")  # a killed earlier run may have left one
-        mysql(f"CREATE DATABASE IF NOT EXISTS {MYSQL_DB} CHARACTER SET utf8mb4")
-        try:
-            yield f"mysql://root@127.0.0.1:3306/{MYSQL_DB}"
-        finally:
-            mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB}")
 
 
 def server_env(database_url: str) -> dict[str, str]:
@@ -246,7 +226,7 @@ def measure_with_threads(scenario, port, headers, duration, connections) -> Resu
 
 def bench_database(kind: str, scenarios: list[Scenario], args: argparse.Namespace) -> list[dict]:
     with ExitStack() as stack:
-        env = server_env(stack.enter_context(database(kind)))
+        env = server_env(stack.enter_context(throwaway_database(kind, MYSQL_DB)))
         prepare(env)
         port = stack.enter_context(gunicorn(env, stack.enter_context(tempfile.TemporaryDirectory())))
         token = obtain_access_token(port)
