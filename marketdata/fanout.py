@@ -17,7 +17,6 @@ Delivery, `settings.PRICES_FANOUT` (measured side by side by bench/ws_fanout.py)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -29,7 +28,7 @@ from django.conf import settings
 from marketdata import broadcast
 from marketdata.prices import REALTIME_KEY
 from marketdata.relay.keys import TICKS_CHANNEL
-from stocking.hubs import HubPerLoop, SubscriptionHub
+from stocking.hubs import HubPerLoop, SubscriptionHub, cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +71,8 @@ class Mailbox:
         self._task = asyncio.get_running_loop().create_task(self._drain(), name="prices-mailbox")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self._pending.clear()
 
     def offer(self, code: str, text: str) -> None:

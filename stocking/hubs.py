@@ -24,6 +24,14 @@ READY_TIMEOUT_SECONDS = 5.0
 _BACKOFF_START, _BACKOFF_CAP = 0.5, 10.0
 
 
+async def cancel_and_wait(task: asyncio.Task | None) -> None:
+    """Stop a background task and wait until it has (its CancelledError is the expected end)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class SubscriptionHub:
     name = "subscription"
 
@@ -73,11 +81,8 @@ class SubscriptionHub:
             self._backoff = min(self._backoff * 2, _BACKOFF_CAP)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._redis.aclose()
 
 

@@ -1,13 +1,13 @@
 """/ws/account/: a user's order updates, fills and balance changes, with resume (DESIGN.md §8)."""
 
 import asyncio
-import contextlib
 import logging
 
 from channels.db import database_sync_to_async
 
 from portfolio.models import Account
 from stocking.consumers import AuthenticatedJsonConsumer
+from stocking.hubs import cancel_and_wait
 from trading.events import event_message
 from trading.live import AccountEventHub, account_event_hub
 from trading.selectors import account_events_after
@@ -137,10 +137,7 @@ class AccountConsumer(AuthenticatedJsonConsumer):
 
     async def disconnect(self, code):
         try:
-            if self._sender is not None:
-                self._sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._sender
+            await cancel_and_wait(self._sender)
         finally:
             if self.hub is not None:
                 await self.hub.detach(self.user.pk, self)
