@@ -176,26 +176,26 @@ async def test_after_a_reset_the_new_accounts_events_follow(store_price):
 
 
 async def test_a_failed_send_does_not_end_the_stream_or_leak_the_socket(monkeypatch):
-    import trading.consumers
+    import trading.live
     from trading.live import account_event_hub
 
     user = await make_trader()
     communicator, _ = await connect(user)
     hub = account_event_hub()
-    missed = trading.consumers._missed
+    missed = trading.live._missed
 
     async def database_away(account_id, after_seq):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(trading.consumers, "_missed", database_away)
+    monkeypatch.setattr(trading.live, "_missed", database_away)
     hub.deliver(f"{hub.prefix}{user.pk}".encode(), b"[]")  # a catch-up, as after a resubscription
     await asyncio.sleep(0.1)
-    monkeypatch.setattr(trading.consumers, "_missed", missed)
+    monkeypatch.setattr(trading.live, "_missed", missed)
     await sync_to_async(account_deposit)(user=user, amount=Decimal(5))
     event = await communicator.receive_json_from(timeout=2)  # the stream goes on, and catches up
     assert (event["seq"], event["data"]["amount"]) == (1, 5)
     await communicator.disconnect()
-    assert user.pk not in hub.sockets
+    assert user.pk not in hub.streams
 
 
 async def test_a_socket_serves_one_user():
@@ -275,7 +275,7 @@ async def test_resuming_with_the_old_accounts_seq_after_a_reset_replays_the_new_
 
 
 async def test_a_socket_that_fails_while_authenticating_leaves_the_hub(monkeypatch):
-    import trading.consumers
+    import trading.live
     from trading.live import account_event_hub
 
     user = await make_trader()
@@ -284,24 +284,24 @@ async def test_a_socket_that_fails_while_authenticating_leaves_the_hub(monkeypat
     async def database_away(user_id):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(trading.consumers, "_open_account_state", database_away)
+    monkeypatch.setattr(trading.live, "_open_account_state", database_away)
     failing = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)
     await failing.connect()
     await failing.send_json_to({"action": "authenticate", "token": str(AccessToken.for_user(user))})
     with pytest.raises(RuntimeError):
         await failing.receive_json_from(timeout=2)
-    assert len(account_event_hub().sockets[user.pk]) == 1  # only the healthy socket
+    assert len(account_event_hub().streams[user.pk]) == 1  # only the healthy socket
     await communicator.disconnect()
 
 
 async def test_a_socket_behind_still_follows_a_reset(monkeypatch):
-    import trading.consumers
+    import trading.live
     from portfolio.services import account_reset
     from trading.live import account_event_hub
 
     user = await make_trader()
     communicator, _ = await connect(user)
-    hub, missed, failures = account_event_hub(), trading.consumers._missed, []
+    hub, missed, failures = account_event_hub(), trading.live._missed, []
 
     async def fails_once(account_id, after_seq):
         if not failures:
@@ -309,7 +309,7 @@ async def test_a_socket_behind_still_follows_a_reset(monkeypatch):
             raise RuntimeError("database went away")
         return await missed(account_id, after_seq)
 
-    monkeypatch.setattr(trading.consumers, "_missed", fails_once)
+    monkeypatch.setattr(trading.live, "_missed", fails_once)
     hub.deliver(f"{hub.prefix}{user.pk}".encode(), b"[]")  # its catch-up fails: the socket is behind
     await asyncio.sleep(0.1)
     assert failures
