@@ -113,14 +113,14 @@ def prepare(env: dict[str, str]) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log_dir: str):
+def gunicorn(env: dict[str, str], log_dir: str, *options: str):
     """Yield the port of a 2-worker gunicorn that answers; stop it (and its workers) afterwards."""
     port = free_port()
     log_path = Path(log_dir) / "gunicorn.log"
     with open(log_path, "wb") as log:
         # Own session: Ctrl-C reaches only us, and we stop gunicorn in order.
         proc = subprocess.Popen(
-            [GUNICORN, "stocking.wsgi", "--workers", "2", "--bind", f"{HOST}:{port}"],
+            [GUNICORN, "stocking.wsgi", "--workers", "2", "--bind", f"{HOST}:{port}", *options],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -228,18 +228,30 @@ def bench_database(kind: str, scenarios: list[Scenario], args: argparse.Namespac
     with ExitStack() as stack:
         env = server_env(stack.enter_context(throwaway_database(kind, MYSQL_DB)))
         prepare(env)
-        port = stack.enter_context(gunicorn(env, stack.enter_context(tempfile.TemporaryDirectory())))
+        rows = bench_server(kind, scenarios, args, env)
+        if args.sql_ceiling:
+            market_buy = [scenario for scenario in scenarios if scenario.name in (BASELINE, "market_buy")]
+            rows += bench_server(kind, market_buy, args, env, "--config", str(ROOT / "bench" / "sql_ceiling.py"))
+    return rows
+
+
+def bench_server(kind: str, scenarios: list[Scenario], args: argparse.Namespace, env, *options: str) -> list[dict]:
+    """Measure the scenarios against one gunicorn; ratios are to its own baseline."""
+    with tempfile.TemporaryDirectory() as log_dir, gunicorn(env, log_dir, *options) as port:
         token = obtain_access_token(port)
         results = {}
         for scenario in scenarios:
             measure(scenario, port, token, WARMUP_SECONDS, args.connections, args.loadgen)
             results[scenario.name] = measure(scenario, port, token, args.duration, args.connections, args.loadgen)
+        if any(result.errors for result in results.values()):
+            print((Path(log_dir) / "gunicorn.log").read_text()[-3000:], file=sys.stderr)
     baseline_rps = results[BASELINE].rps
+    suffix = " [sql ceiling]" if options else ""
     rows = []
     for name, result in results.items():
         figures = {key: round(value, 2) for key, value in asdict(result).items()}
         ratio = round(result.rps / baseline_rps, 3) if baseline_rps else 0.0
-        rows.append({"db": kind, "scenario": name, **figures, "ratio": ratio})
+        rows.append({"db": kind, "scenario": name + suffix, **figures, "ratio": ratio})
     return rows
 
 
@@ -255,6 +267,11 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "mysql", "both"], default="sqlite")
     parser.add_argument("--scenario", action="append", choices=list(by_name), help="repeatable; default all")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument(
+        "--sql-ceiling",
+        action="store_true",
+        help="also measure market buy with placement replayed as raw SQL (bench/sql_ceiling.py) on a second gunicorn",
+    )
     args = parser.parse_args()
     if args.loadgen == "auto":
         args.loadgen = "wrk" if shutil.which("wrk") else "python"
@@ -266,10 +283,10 @@ def main() -> int:
     for kind in ["sqlite", "mysql"] if args.db == "both" else [args.db]:
         rows += bench_database(kind, scenarios, args)
 
-    print(f"{'db':<8}{'scenario':<24}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  vs {BASELINE}")
+    print(f"{'db':<8}{'scenario':<30}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  vs {BASELINE}")
     for row in rows:
         print(
-            f"{row['db']:<8}{row['scenario']:<24}{row['rps']:>10.1f}{row['p50_ms']:>9.2f}"
+            f"{row['db']:<8}{row['scenario']:<30}{row['rps']:>10.1f}{row['p50_ms']:>9.2f}"
             f"{row['p99_ms']:>9.2f}{row['errors']:>8}  {row['ratio']:.2f}"
         )
     summary = {"loadgen": args.loadgen, "duration": args.duration, "connections": args.connections, "results": rows}
