@@ -231,7 +231,8 @@ def bench_database(kind: str, scenarios: list[Scenario], args: argparse.Namespac
         rows = bench_server(kind, scenarios, args, env)
         if args.sql_ceiling:
             market_buy = [scenario for scenario in scenarios if scenario.name in (BASELINE, "market_buy")]
-            rows += bench_server(kind, market_buy, args, env, "--config", str(ROOT / "bench" / "sql_ceiling.py"))
+            ceiling = {**env, "SQL_CEILING_USER": USERNAME}
+            rows += bench_server(kind, market_buy, args, ceiling, "--config", str(ROOT / "bench" / "sql_ceiling.py"))
     return rows
 
 

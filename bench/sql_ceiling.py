@@ -1,18 +1,22 @@
 """gunicorn config for `bench/run.py --sql-ceiling`: what market-buy throughput would be if
 placement cost nothing but its own SQL (an upper bound for any hand-written-SQL rewrite).
 
-Each worker places two real orders, captures the statements of a third, and from then
-on answers `order_place` by reading the price from Redis, replaying those statements
-through a raw cursor in one durable transaction, and publishing the same events message
-after commit. Everything else in the request (JWT, throttle, serializers, response) is
-the real code. The replayed rows are not a valid ledger: run it on a throwaway database.
+As it starts, each worker places two real orders for the bench user (`SQL_CEILING_USER`)
+and captures the statements of a third; bench/run.py measures auth/me first, so both
+workers have done so before any replay. From then on the worker answers `order_place`
+by reading the price from Redis, replaying those statements through a raw cursor in one
+durable transaction, and publishing the same events message after commit. Everything
+else in the request (JWT, throttle, serializers, response) is the real code. The
+replayed rows are not a valid ledger: run it on a throwaway database only.
 """
 
 import json
+import os
 import re
 
 
 def post_worker_init(worker):
+    from django.contrib.auth import get_user_model
     from django.core.serializers.json import DjangoJSONEncoder
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
@@ -22,7 +26,7 @@ def post_worker_init(worker):
     from marketdata.redis import get_redis
     from trading.events import account_events_prefix, event_message
     from trading.models import AccountEvent
-    from trading.services import order_place
+    from trading.services import OrderRequest, order_place
 
     captured = {}
 
@@ -42,8 +46,6 @@ def post_worker_init(worker):
         captured["order"] = order
 
     def replay_place(*, user, request):
-        if "order" not in captured:
-            capture(user, request)
         latest_price(request.stock_code)
         with transaction.atomic(durable=True), connection.cursor() as cursor:
             for sql in captured["statements"]:
@@ -55,4 +57,6 @@ def post_worker_init(worker):
             transaction.on_commit(lambda: get_redis().publish(channel, payload))
         return captured["order"], True
 
+    user = get_user_model().objects.get(username=os.environ["SQL_CEILING_USER"])
+    capture(user, OrderRequest(stock_code="A005930", side="BUY", order_type="MARKET", quantity=1))
     trading.api.order_place = replay_place

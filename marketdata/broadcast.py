@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from channels.layers import get_channel_layer
 
-from marketdata.prices import parse_decimal
+from marketdata.prices import parse_decimal, ticks_from_message
 from marketdata.topics import is_stock_code
 
 if TYPE_CHECKING:
@@ -101,15 +101,9 @@ def tick_texts(payload: str | bytes) -> dict[str, str]:
     Only the newest tick per code in the message survives (they arrive in feed order):
     conflation starts at the source. Malformed ticks are skipped.
     """
-    try:
-        decoded = json.loads(payload)
-    except ValueError:
-        return {}
-    bodies = decoded if isinstance(decoded, list) else [decoded]
+    bodies, _ = ticks_from_message(payload)
     latest: dict[str, str] = {}
     for body in bodies:
-        if not isinstance(body, dict):
-            continue
         message = tick_message(body)
         if message is not None:
             latest.pop(message["code"], None)  # re-insert: keep feed order of the newest ticks

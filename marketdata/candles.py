@@ -8,7 +8,6 @@ so a late batch still lands in the right minute.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,16 +72,6 @@ def _parse_trade(tick) -> _Trade | None:
     if not isinstance(volume, int) or isinstance(volume, bool) or volume < 0:
         volume = 0
     return _Trade(code=tick["code"], at=at, price=price, volume=volume)
-
-
-def ticks_from_message(payload: str | bytes) -> list[dict]:
-    """A `stock:ticks` message (one tick object or a list of them) -> tick dicts; junk -> []."""
-    try:
-        decoded = json.loads(payload)
-    except ValueError:
-        return []
-    ticks = decoded if isinstance(decoded, list) else [decoded]
-    return [tick for tick in ticks if isinstance(tick, dict)]
 
 
 @dataclass

@@ -106,6 +106,18 @@ def parse_quote(code: str, payload: str | None) -> Quote | None:
     )
 
 
+def ticks_from_message(payload) -> tuple[list[dict], int]:
+    """A `stock:ticks` message (a relay batch: a list of tick objects, or one tick object) ->
+    (the tick objects, how many entries were something else); unreadable JSON counts as one."""
+    try:
+        decoded = json.loads(payload)
+    except (TypeError, ValueError):
+        return [], 1
+    entries = decoded if isinstance(decoded, list) else [decoded]
+    ticks = [entry for entry in entries if isinstance(entry, dict)]
+    return ticks, len(entries) - len(ticks)
+
+
 def latest_price(code: str) -> Quote | None:
     return parse_quote(code, get_redis().get(REALTIME_KEY.format(code=code)))
 

@@ -37,10 +37,11 @@ def test_parse_ticks_takes_one_tick_or_a_batch_and_counts_the_bad_ones():
         0,
     )
     batch = [{"code": "A005930", "close": "70000"}, {"code": "5930", "close": 1}, {"close": 5}, {"code": "A000660"},
-             {"code": "A000660", "close": -1}, {"code": "A000660", "close": True}, "nope"]  # fmt: skip
+             {"code": "A000660", "close": -1}, {"code": "A000660", "close": True}, "nope",
+             {"code": "A000660", "close": "NaN"}, {"code": "A000660", "close": "Infinity"}]  # fmt: skip
     ticks, malformed = parse_ticks(json.dumps(batch))
     assert ticks == [("A005930", Decimal(70000), None)]
-    assert malformed == 6
+    assert malformed == 8
     assert parse_ticks(b"{not json") == ([], 1)
 
 

@@ -13,15 +13,16 @@ import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import redis
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import close_old_connections
 from django.utils import timezone
 
-from marketdata.models import Stock, stock_code_validator
+from marketdata.models import Stock
+from marketdata.prices import parse_decimal, ticks_from_message
+from marketdata.topics import is_stock_code
 from trading.services import orders_match_tick
 
 logger = logging.getLogger(__name__)
@@ -47,23 +48,15 @@ class MatcherStats:
 
 def parse_ticks(data) -> tuple[list[tuple[str, Decimal, int | None]], int]:
     """A `stock:ticks` message (one tick or a list) -> ([(code, price, volume)], malformed count)."""
-    try:
-        payload = json.loads(data)
-    except (TypeError, ValueError):
-        return [], 1
-    ticks = payload if isinstance(payload, list) else [payload]
-    parsed, malformed = [], 0
+    ticks, malformed = ticks_from_message(data)
+    parsed = []
     for tick in ticks:
-        try:
-            code = tick["code"]
-            stock_code_validator(code)
-            price = Decimal(str(tick["close"]))
-            if not price.is_finite() or price <= 0 or isinstance(tick["close"], bool):
-                raise ValueError(price)
-            volume = tick.get("volume")
-            parsed.append((code, price, volume if isinstance(volume, int) and not isinstance(volume, bool) else None))
-        except (KeyError, TypeError, ValueError, InvalidOperation, ValidationError):
+        code, price = tick.get("code"), parse_decimal(tick.get("close"))
+        if not is_stock_code(code) or price is None or price <= 0:
             malformed += 1
+            continue
+        volume = tick.get("volume")
+        parsed.append((code, price, volume if isinstance(volume, int) and not isinstance(volume, bool) else None))
     return parsed, malformed
 
 

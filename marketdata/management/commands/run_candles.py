@@ -13,7 +13,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from marketdata.candles import MinuteBars, ticks_from_message
+from marketdata.candles import MinuteBars
+from marketdata.prices import ticks_from_message
 from marketdata.relay.keys import TICKS_CHANNEL
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class Command(BaseCommand):
                     stop.wait(_RETRY_SECONDS)
                     continue
                 if message is not None and message["type"] == "message":
-                    ticks = ticks_from_message(message["data"])
+                    ticks, _ = ticks_from_message(message["data"])
                     if ticks:
                         bars.add(ticks)
                         batches += 1
