@@ -10,6 +10,7 @@ Server → client: see marketdata/broadcast.py. A subscribe is answered with
 never blank), then live ticks. Bad input is answered with an error message; the socket stays.
 """
 
+from channels import DEFAULT_CHANNEL_LAYER
 from channels.consumer import get_handler_name
 from django.conf import settings
 from redis import RedisError
@@ -23,9 +24,8 @@ class PriceConsumer(JsonConsumer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.mode = fanout_mode()
-        if self.mode != CHANNEL_LAYER:
-            # Ticks come from the process's hub, not the channel layer: no layer channel per socket.
-            self.channel_layer_alias = "__prices_need_no_channel_layer__"
+        if self.mode == CHANNEL_LAYER:
+            self.channel_layer_alias = DEFAULT_CHANNEL_LAYER  # ticks arrive as layer messages
         self.hub: PriceHub | None = None
         self.mailbox: Mailbox | None = None
 

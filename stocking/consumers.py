@@ -18,6 +18,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 MAX_MESSAGE_BYTES = 4096
+NO_CHANNEL_LAYER = "__no_channel_layer__"  # an alias CHANNEL_LAYERS never defines
 # Client messages per socket: a burst of this many, refilled at this rate per second.
 ACTION_BURST = 20
 ACTIONS_PER_SECOND = 5.0
@@ -35,7 +36,12 @@ def _user_from_access_token(raw: str):
 
 class JsonConsumer(AsyncWebsocketConsumer):
     """Parses JSON text frames of bounded size into {"action": ...} objects; errors are messages.
-    Every socket's client messages are rate limited (a token bucket), bad ones included."""
+    Every socket's client messages are rate limited (a token bucket), bad ones included.
+
+    No channel-layer channel unless a consumer asks for one (set `channel_layer_alias`):
+    pushes come from per-process hubs, and an idle layer channel is a blocking Redis read."""
+
+    channel_layer_alias = NO_CHANNEL_LAYER
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,7 +52,7 @@ class JsonConsumer(AsyncWebsocketConsumer):
         if not self._take_allowance():
             await self.send_error("rate_limited", f"At most {ACTIONS_PER_SECOND:g} messages per second.")
             return
-        if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
+        if text_data is None or len(text_data.encode()) > MAX_MESSAGE_BYTES:
             await self.send_error("bad_message", f"Send JSON text frames of at most {MAX_MESSAGE_BYTES} bytes.")
             return
         try:

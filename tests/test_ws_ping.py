@@ -1,4 +1,8 @@
+import asyncio
+import json
+
 import pytest
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -62,3 +66,35 @@ async def test_a_foreign_origin_is_rejected():
     communicator = WebsocketCommunicator(application, "/ws/ping/", headers=[(b"origin", b"https://evil.example")])
     connected, _ = await communicator.connect()
     assert not connected
+
+
+async def test_a_frame_is_measured_in_bytes_not_characters():
+    communicator, _ = await connect()
+    await communicator.send_to(text_data=json.dumps({"action": "ping", "pad": "가" * 2000}, ensure_ascii=False))
+    assert (await communicator.receive_json_from())["code"] == "bad_message"  # 2,000 characters, 6,000 bytes
+    await communicator.disconnect()
+
+
+# Redis clients time reads out after 5 s by default (redis-py 8); channels_redis blocks 5 s per read.
+IDLE_SECONDS = 6.5
+
+
+async def test_an_idle_socket_outlives_the_redis_read_timeout():
+    from asgiref.sync import sync_to_async
+
+    user = await sync_to_async(UserFactory)()
+    communicator, _ = await connect()
+    await communicator.send_json_to({"action": "authenticate", "token": str(AccessToken.for_user(user))})
+    await communicator.receive_json_from()
+    await asyncio.sleep(IDLE_SECONDS)
+    await communicator.send_json_to({"action": "ping"})
+    assert await communicator.receive_json_from() == {"type": "pong", "username": user.username}
+    await communicator.disconnect()
+
+
+async def test_the_channel_layer_waits_on_an_empty_channel_without_failing():
+    # PRICES_FANOUT=channel_layer and channels' own handshake denier read from the layer
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive(channel), IDLE_SECONDS)

@@ -120,10 +120,18 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="stocking"),
     }
 }
+
+
+def channel_layer_host(url: str) -> dict:
+    # channels_redis waits on a channel with 5 s blocking reads; redis-py 8 times reads out after
+    # 5 s by default, which killed every socket with a layer channel after about 5 s idle.
+    return {"address": url, "socket_timeout": 15}
+
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_PREFIX", default="asgi")},
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "prefix": env("CHANNEL_PREFIX", default="asgi")},
     }
 }
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_celery_broker_from(REDIS_URL))

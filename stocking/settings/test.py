@@ -1,12 +1,15 @@
 """Settings for pytest: real Redis (its own database number), real SQLite file or MariaDB."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import channel_layer_host, env
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL], "prefix": "test"}}
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "prefix": "test"},
+    }
 }
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = True
