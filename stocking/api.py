@@ -1,5 +1,6 @@
 """Auth API: register, token, refresh, logout, me (DESIGN.md §9, §11)."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, status
@@ -86,7 +87,9 @@ class TokenApi(TokenObtainPairView):
             # django.contrib.auth.authenticate() swallows axes' PermissionDenied;
             # axes leaves its verdict on the request it was given.
             if getattr(request, "axes_locked_out", False):
-                raise AccountLockedOut() from None
+                # the lock runs from this failure (or lifts earlier if this was not one)
+                cool_off = int(settings.AXES_COOLOFF_TIME.total_seconds())
+                raise AccountLockedOut(details={"retry_after_seconds": cool_off}) from None
             raise
 
 

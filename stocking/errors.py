@@ -79,7 +79,10 @@ def _message_for(exc: exceptions.APIException) -> str:
 
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        if "retry_after_seconds" in exc.details:  # a limit that lifts: say when, as 429/503 should
+            response["Retry-After"] = str(exc.details["retry_after_seconds"])
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

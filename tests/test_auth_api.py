@@ -114,9 +114,25 @@ def test_wrong_password_is_401_and_the_fifth_failure_locks_the_account(api_clien
 
     for _ in range(4):
         assert_error(attempt("wrong-password"), 401, "authentication_failed")
-    assert_error(attempt("wrong-password"), 429, "locked_out")
+    locked = attempt("wrong-password")
+    assert_error(locked, 429, "locked_out")
+    assert locked["Retry-After"] == "900"
     # even the right password is refused while locked
     assert_error(attempt(password), 429, "locked_out")
+
+
+def test_a_locked_account_does_not_lock_out_other_users_at_the_same_address(api_client, password):
+    from tests.factories import UserFactory
+
+    victim, neighbour = UserFactory(password=password), UserFactory(password=password)
+
+    def attempt(user, secret):
+        return api_client.post("/api/v1/auth/token", {"username": user.username, "password": secret}, format="json")
+
+    for _ in range(5):
+        attempt(victim, "wrong-password")
+    assert_error(attempt(victim, password), 429, "locked_out")
+    assert attempt(neighbour, password).status_code == 200  # same client address
 
 
 def test_logout_with_someone_elses_refresh_token_is_refused(jwt_client, password):

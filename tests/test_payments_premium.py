@@ -126,9 +126,11 @@ def test_a_free_user_resets_once_per_30_days(auth_client, user):
     with time_machine.travel(START, tick=False):
         assert auth_client.post("/api/v1/portfolio/reset").status_code == 201
     with time_machine.travel(START + timedelta(days=29, hours=23), tick=False):
-        error = assert_error(auth_client.post("/api/v1/portfolio/reset"), 429, "reset_limited")
+        response = auth_client.post("/api/v1/portfolio/reset")
+        error = assert_error(response, 429, "reset_limited")
         assert error["details"]["next_reset_at"].startswith("2026-12-02T01:00")
         assert error["details"]["retry_after_seconds"] == 3600 + 1
+        assert response["Retry-After"] == "3601"
         assert "2026-12-02 10:00" in error["message"]  # shown in Seoul time
         assert Account.objects.filter(user=user).count() == 2  # nothing was closed or opened
     with time_machine.travel(START + timedelta(days=30, seconds=1), tick=False):

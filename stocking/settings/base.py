@@ -161,7 +161,9 @@ LOGOUT_REDIRECT_URL = "login"
 # Lockout: 5 failures on one username, or from one address, lock it for 15 minutes.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Account lockout (DESIGN.md §11): failures count per username. Per IP too would lock out every
+# user behind one address (an office, a NAT, a proxy); the auth throttle bounds each client instead.
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
