@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -29,6 +29,7 @@ from stocking.errors import error_response
 from stocking.pagination import PagePagination
 
 DEFAULT_BARS = 300
+CANDLES_FROM, CANDLES_UNTIL = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 MAX_BARS = {"1m": 1000, "5m": 1000, "1h": 1000, "1d": 400}  # 1d reads up to ~400 days of minutes
 
 
@@ -335,6 +336,8 @@ class StockCandlesApi(APIView):
             moment = parse_moment(value)
             if moment is None:
                 raise serializers.ValidationError({field: "Give ISO 8601 (2026-11-25T09:00+09:00) or epoch seconds."})
+            if not CANDLES_FROM <= moment < CANDLES_UNTIL:  # keeps bar arithmetic inside datetime's range
+                raise serializers.ValidationError({field: "Give a time from 1970 to 2099."})
             return moment
 
         def validate(self, attrs):

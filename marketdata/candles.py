@@ -200,7 +200,7 @@ def epoch_sql(column: str) -> str:
 def parse_moment(value: str) -> datetime | None:
     """Query-string time: epoch seconds, or ISO 8601 (naive means the site's time zone, Asia/Seoul)."""
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         try:
             return datetime.fromtimestamp(int(value), tz=UTC)
         except (OverflowError, OSError, ValueError):

@@ -56,7 +56,7 @@ def relay_command_send(*, type: CommandType, topic: str) -> CommandResult:
     if type not in ("subscribe", "unsubscribe"):
         raise ValueError(f"unknown command type {type!r}")
     if not is_trade_topic(topic):
-        raise InvalidTopic(details={"topic": topic})
+        raise InvalidTopic(details={"topic": topic[:80]})  # echo enough to recognise it, not a flood
     client = get_redis()
     command_id = str(uuid.uuid4())
     command = {"type": type, "topic": topic, "command_id": command_id}

@@ -181,7 +181,7 @@ def verify_webhook(*, body: bytes, headers: Mapping[str, str]) -> VerifiedWebhoo
     except webhook.InvalidInputError as exc:
         logger.error("PORTONE_WEBHOOK_SECRET is not a valid Standard Webhooks secret (base64, optional whsec_)")
         raise WebhookNotConfigured() from exc
-    except ValueError as exc:  # signed, but not a JSON object
+    except (ValueError, RecursionError) as exc:  # signed, but not a JSON object (or nested past parsing)
         raise WebhookRejected("The webhook body is not a JSON object.") from exc
     event_type = json.loads(text).get("type")  # verified above: a JSON object
     return VerifiedWebhook(lower_headers["webhook-id"], event_type if isinstance(event_type, str) else "", event)

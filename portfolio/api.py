@@ -14,7 +14,7 @@ from marketdata.models import stock_code_validator
 from marketdata.selectors import stock_get
 from portfolio import selectors, services
 from portfolio.models import TransactionType
-from stocking.fields import WonField
+from stocking.fields import DayRangeFilter, WonField
 from stocking.pagination import PagePagination
 
 
@@ -127,17 +127,10 @@ def _csv_rows(rows):
 
 
 class TransactionsApi(APIView):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(DayRangeFilter):
         type = serializers.ChoiceField(choices=TransactionType.choices, required=False)
         stock = serializers.CharField(required=False, validators=[stock_code_validator], max_length=7)
-        date_from = serializers.DateField(required=False, help_text="Seoul calendar day, inclusive")
-        date_to = serializers.DateField(required=False, help_text="Seoul calendar day, inclusive")
         format = serializers.ChoiceField(choices=["json", "csv"], required=False, default="json")
-
-        def validate(self, attrs):
-            if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
-                raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
-            return attrs
 
     @extend_schema(
         tags=["portfolio"],

@@ -1,7 +1,7 @@
 from django import forms
 
 from portfolio.models import TransactionType
-from stocking.fields import MAX_WON
+from stocking.fields import DAY_BOUNDS, MAX_WON
 
 
 class CashForm(forms.Form):
@@ -22,8 +22,8 @@ class LedgerFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "A005930"}),
         error_messages={"invalid": "A code like A005930 or 005930."},
     )
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=DAY_BOUNDS)
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=DAY_BOUNDS)
 
     def clean_stock(self):
         code = self.cleaned_data["stock"].upper()

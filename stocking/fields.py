@@ -1,11 +1,16 @@
-"""Input fields shared by the APIs: whole won amounts and prices."""
+"""Input fields shared by the APIs: whole won amounts and prices, calendar-day filters."""
 
+import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_WON = Decimal("1000000000000")  # 1조 won: beyond any paper account
+# Plain ASCII decimal notation only: Decimal() would also take "1_000", "１２３" and "1e3".
+_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": int(MAX_WON), "example": 1000000})
@@ -30,7 +35,7 @@ class WonField(serializers.Field):
     def to_internal_value(self, data) -> Decimal:
         if isinstance(data, bool) or not isinstance(data, int | float | str | Decimal):
             self.fail("invalid")
-        if isinstance(data, str) and (not data.strip() or len(data) > 30):
+        if isinstance(data, str) and (len(data) > 30 or not _DECIMAL_TEXT.fullmatch(data.strip())):
             self.fail("invalid")
         try:
             value = Decimal(str(data).strip())
@@ -48,3 +53,26 @@ class WonField(serializers.Field):
 
     def to_representation(self, value):
         return int(value)
+
+
+# Ledger, orders and executions began this century; bounding the days keeps the
+# Seoul-midnight arithmetic on them far from datetime's year 1 and 9999.
+DAY_BOUNDS = [MinValueValidator(date(2000, 1, 1)), MaxValueValidator(date(2099, 12, 31))]
+
+
+def _day_field() -> serializers.DateField:
+    return serializers.DateField(
+        required=False, help_text="Seoul calendar day, inclusive (YYYY-MM-DD)", validators=DAY_BOUNDS
+    )
+
+
+class DayRangeFilter(serializers.Serializer):
+    """The `date_from`/`date_to` query parameters of a list."""
+
+    date_from = _day_field()
+    date_to = _day_field()
+
+    def validate(self, attrs):
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+        return attrs

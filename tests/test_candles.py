@@ -258,6 +258,12 @@ def test_epoch_seconds_and_naive_seoul_times_are_accepted(api_client, samsung):
         {"from": "2026-11-25T10:00:00+09:00", "to": "2026-11-25T09:00:00+09:00"},
         {"interval": "1m", "from": "2026-11-20T00:00:00+09:00", "to": "2026-11-25T00:00:00+09:00"},
         {"interval": "1d", "from": "2020-01-01T00:00:00+09:00", "to": "2026-01-01T00:00:00+09:00"},
+        # out of datetime's reach once bars are counted back or converted (were 500s)
+        {"to": "0001-01-01"},
+        {"interval": "1d", "to": "0001-01-10"},
+        {"from": "0001-01-01T00:00", "to": "0001-01-01T01:00"},
+        {"from": "253402300000", "to": "253402300799"},
+        {"to": "٣٣"},  # not ASCII digits
     ],
 )
 def test_bad_parameters_are_400(api_client, samsung, params):

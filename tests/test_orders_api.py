@@ -396,6 +396,21 @@ def test_lists_filter_by_status_and_stock_and_executions_list(jwt_client, priced
     assert {e["stock_code"] for e in executions["results"]} == {"A005930", "A000660"}
 
 
+@pytest.mark.parametrize("path", [ORDERS, "/api/v1/trading/executions"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_from": "2026-02-01", "date_to": "2026-01-01"},
+        {"date_to": "9999-12-31"},
+        {"date_from": "0001-01-01"},
+        {"page": "abc"},
+        {"stock": "5930"},
+    ],
+)
+def test_lists_reject_bad_filters(jwt_client, priced, path, params):
+    assert_error(jwt_client.get(path, params), 400, "validation_error")
+
+
 def test_account_reset_cancels_working_orders(jwt_client, user, priced):
     place(jwt_client, quantity=10)
     place(jwt_client, type="LIMIT", limit_price=69_000)

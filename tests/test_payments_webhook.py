@@ -207,7 +207,10 @@ def test_webhooks_for_payments_that_are_not_ours_are_ignored(hook_client, porton
     assert portone.requests == []
 
 
-@pytest.mark.parametrize("body", ["not json", "[1, 2]", '"a string"'])
+NESTED_PAST_PARSING = '{"type": "x", "data": ' + "[" * 50_000 + "]" * 50_000 + "}"  # RecursionError in json
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", '"a string"', NESTED_PAST_PARSING])
 def test_a_signed_body_that_is_not_a_json_object_is_400(hook_client, portone, paid_order, body):
     assert_error(send_webhook(hook_client, body, signed_headers(body)), 400, "invalid_webhook")
     assert_nothing_changed(portone)

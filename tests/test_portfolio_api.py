@@ -77,7 +77,28 @@ def test_deposit_and_withdraw_write_one_ledger_row_each(jwt_client, user):
 
 @pytest.mark.parametrize(
     "amount",
-    [0, -1, 1.5, "100.5", "abc", "", None, True, "1,000", 1_000_000_000_001, "1e13", "NaN", "Infinity", [1], {"a": 1}],
+    [
+        0,
+        -1,
+        1.5,
+        "100.5",
+        "abc",
+        "",
+        None,
+        True,
+        "1,000",
+        1_000_000_000_001,
+        "1e13",
+        "NaN",
+        "Infinity",
+        [1],
+        {"a": 1},
+        "1e3",
+        "1_000",
+        "１２３",
+        "٣",
+        " ",
+    ],
 )
 @pytest.mark.parametrize("endpoint", ["deposit", "withdraw"])
 def test_bad_amounts_are_400_and_write_nothing(jwt_client, endpoint, amount):
@@ -224,13 +245,24 @@ def test_ledger_filters_pagination_and_csv(jwt_client, user, samsung, hynix):
         {"date_from": "yesterday"},
         {"date_from": "2026-02-01", "date_to": "2026-01-01"},
         {"format": "xml"},
+        {"date_to": "9999-12-31"},
+        {"date_from": "0001-01-01"},
         {"page": 0},
+        {"page": -1},
+        {"page": "abc"},
+        {"page": "1.5"},
+        {"page_size": 0},
+        {"page_size": "abc"},
     ],
 )
 def test_ledger_rejects_bad_filters(jwt_client, params):
-    response = jwt_client.get("/api/v1/portfolio/transactions", params)
-    assert response.status_code in (400, 404)
-    assert_error(response, response.status_code)
+    error = assert_error(jwt_client.get("/api/v1/portfolio/transactions", params), 400, "validation_error")
+    assert set(error["details"]) <= {*params, "non_field_errors"}
+
+
+def test_a_page_past_the_end_is_404(jwt_client):
+    assert_error(jwt_client.get("/api/v1/portfolio/transactions", {"page": 2}), 404)
+    assert jwt_client.get("/api/v1/portfolio/transactions", {"page": "last"}).status_code == 200
 
 
 def test_reset_closes_the_account_and_keeps_its_history(jwt_client, user):

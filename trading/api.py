@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from marketdata.models import stock_code_validator
 from portfolio.selectors import account_get_open
-from stocking.fields import WonField
+from stocking.fields import DayRangeFilter, WonField
 from stocking.pagination import PagePagination
 from stocking.throttles import WindowedUserRateThrottle
 from trading import selectors
@@ -138,11 +138,9 @@ class OrdersApi(APIView):
             error_messages={"invalid": "1–64 letters, digits or . _ : -"},
         )  # fmt: skip
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(DayRangeFilter):
         status = serializers.ChoiceField(choices=[*OrderStatus.values, "WORKING"], required=False)
         stock = serializers.CharField(required=False, max_length=7, validators=[stock_code_validator])
-        date_from = serializers.DateField(required=False)
-        date_to = serializers.DateField(required=False)
 
     def get_throttles(self):
         return [OrderThrottle()] if self.request.method == "POST" else super().get_throttles()
@@ -222,10 +220,8 @@ class OrderCancelApi(APIView):
 
 
 class ExecutionsApi(APIView):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(DayRangeFilter):
         stock = serializers.CharField(required=False, max_length=7, validators=[stock_code_validator])
-        date_from = serializers.DateField(required=False)
-        date_to = serializers.DateField(required=False)
 
     @extend_schema(
         tags=["orders"],
