@@ -14,7 +14,7 @@ from marketdata.models import stock_code_validator
 from marketdata.selectors import stock_get
 from portfolio import selectors, services
 from portfolio.models import TransactionType
-from stocking.fields import DayRangeFilter, WonField
+from stocking.fields import DayRangeFilter, WonField, visible_text
 from stocking.pagination import PagePagination
 
 
@@ -235,7 +235,9 @@ class WatchlistOutputSerializer(serializers.Serializer):
 
 
 class WatchlistNameInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=50, help_text="unique per user, case-insensitive")
+    name = serializers.CharField(
+        max_length=50, help_text="unique per user, case-insensitive", validators=[visible_text]
+    )
 
 
 class WatchlistsApi(APIView):

@@ -1,7 +1,7 @@
 from django import forms
 
 from portfolio.models import TransactionType
-from stocking.fields import DAY_BOUNDS, MAX_WON
+from stocking.fields import DAY_BOUNDS, MAX_WON, visible_text
 
 
 class CashForm(forms.Form):
@@ -37,4 +37,6 @@ class LedgerFilterForm(forms.Form):
 
 
 class WatchlistForm(forms.Form):
-    name = forms.CharField(max_length=50, widget=forms.TextInput(attrs={"placeholder": "New list, e.g. 반도체"}))
+    name = forms.CharField(
+        max_length=50, validators=[visible_text], widget=forms.TextInput(attrs={"placeholder": "New list, e.g. 반도체"})
+    )

@@ -4,6 +4,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -76,3 +77,9 @@ class DayRangeFilter(serializers.Serializer):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
             raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
         return attrs
+
+
+def visible_text(value: str) -> None:
+    """A name must show something: whitespace and invisible format characters (U+200B …) alone do not."""
+    if not any(ch.isprintable() and not ch.isspace() for ch in value):
+        raise ValidationError("Use at least one visible character.")

@@ -51,6 +51,8 @@ def test_duplicate_and_bad_names(jwt_client):
     assert_error(create(jwt_client, "tech"), 409, "duplicate")
     assert_error(create(jwt_client, ""), 400, "validation_error")
     assert_error(create(jwt_client, "x" * 51), 400, "validation_error")
+    assert_error(create(jwt_client, "\u200b"), 400, "validation_error")  # a zero-width space alone
+    assert_error(create(jwt_client, " \u3000 "), 400, "validation_error")  # ideographic space
     assert Watchlist.objects.count() == 1
 
 
