@@ -26,6 +26,7 @@ from marketdata.selectors import (
 )
 from marketdata.topics import normalize_stock_codes
 from stocking.errors import error_response
+from stocking.fields import BodylessAction
 from stocking.pagination import PagePagination
 
 DEFAULT_BARS = 300
@@ -266,7 +267,7 @@ _COMMAND_ERRORS = {
 }
 
 
-class _RelayCommandApi(APIView):
+class _RelayCommandApi(BodylessAction, APIView):
     permission_classes = [permissions.IsAdminUser]
     command_type: str
 

@@ -14,7 +14,7 @@ from marketdata.models import stock_code_validator
 from marketdata.selectors import stock_get
 from portfolio import selectors, services
 from portfolio.models import TransactionType
-from stocking.fields import DayRangeFilter, WonField, visible_text
+from stocking.fields import BodylessAction, DayRangeFilter, WonField, visible_text
 from stocking.pagination import PagePagination
 
 
@@ -202,7 +202,7 @@ class WithdrawApi(APIView):
         return _account_response(services.account_withdraw(user=request.user, amount=data.validated_data["amount"]))
 
 
-class ResetApi(APIView):
+class ResetApi(BodylessAction, APIView):
     @extend_schema(
         tags=["portfolio"],
         request=None,

@@ -83,3 +83,12 @@ def visible_text(value: str) -> None:
     """A name must show something: whitespace and invisible format characters (U+200B …) alone do not."""
     if not any(ch.isprintable() and not ch.isspace() for ch in value):
         raise ValidationError("Use at least one visible character.")
+
+
+class BodylessAction:
+    """Mixin for API views whose POST/DELETE takes no input: a body that is sent anyway must still
+    parse (else 400 or 415), so a client's malformed request is refused instead of acted on."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        request.data  # noqa: B018 - parsing it is the check

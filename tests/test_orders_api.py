@@ -183,6 +183,15 @@ def test_cancel_releases_the_reservation_once(jwt_client, user, priced):
     assert account_of(user).reserved_cash == 0
 
 
+def test_a_cancel_with_a_body_it_cannot_parse_is_refused_and_cancels_nothing(jwt_client, user, priced):
+    order_id = place(jwt_client, type="LIMIT", limit_price=69_000).json()["id"]
+    cancel = f"{ORDERS}/{order_id}/cancel"
+    assert_error(jwt_client.post(cancel, "{not json", content_type="application/json"), 400, "malformed_request")
+    assert jwt_client.post(cancel, "cancel it", content_type="text/plain").status_code == 415
+    assert Order.objects.get(pk=order_id).status == "OPEN"
+    assert jwt_client.post(cancel, "", content_type="application/json").status_code == 200  # no body is fine
+
+
 def test_cancel_writes_each_changed_row_once_and_leaves_other_rows_alone(jwt_client, user, priced):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

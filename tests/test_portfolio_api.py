@@ -282,6 +282,12 @@ def test_reset_closes_the_account_and_keeps_its_history(jwt_client, user):
     assert body["count"] == 1  # the new account's opening deposit
 
 
+def test_a_reset_with_a_body_it_cannot_parse_is_refused_and_resets_nothing(jwt_client, user):
+    response = jwt_client.post("/api/v1/portfolio/reset", "{", content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+    assert Account.objects.filter(user=user).count() == 1
+
+
 def test_the_database_allows_one_open_account_per_user(user):
     with pytest.raises(IntegrityError), transaction.atomic():
         Account.objects.create(user=user, cash=0, starting_cash=0)

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from marketdata.models import stock_code_validator
 from portfolio.selectors import account_get_open
-from stocking.fields import DayRangeFilter, WonField
+from stocking.fields import BodylessAction, DayRangeFilter, WonField
 from stocking.pagination import PagePagination
 from stocking.throttles import WindowedUserRateThrottle
 from trading import selectors
@@ -212,7 +212,7 @@ class OrderDetailApi(APIView):
         return Response(OrderDetailOutputSerializer(selectors.order_get(user=request.user, order_id=order_id)).data)
 
 
-class OrderCancelApi(APIView):
+class OrderCancelApi(BodylessAction, APIView):
     @extend_schema(tags=["orders"], request=None, responses={200: OrderDetailOutputSerializer})
     def post(self, request, order_id: int):
         order_cancel(user=request.user, order_id=order_id)
