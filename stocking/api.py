@@ -96,7 +96,7 @@ class TokenApi(TokenObtainPairView):
 class AccountLockedOut(ApplicationError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "locked_out"
-    default_message = "Too many failed logins; this account is locked for 15 minutes."
+    default_message = "Too many failed logins; logging in to this account from here is locked for 15 minutes."
 
 
 class TokenRefreshApi(TokenRefreshView):

@@ -161,9 +161,10 @@ LOGOUT_REDIRECT_URL = "login"
 # Lockout: 5 failures on one username, or from one address, lock it for 15 minutes.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-# Account lockout (DESIGN.md §11): failures count per username. Per IP too would lock out every
-# user behind one address (an office, a NAT, a proxy); the auth throttle bounds each client instead.
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Account lockout (DESIGN.md §11), counted per username *and* address together: listing them
+# separately ORs them, so one user's failures locked out everyone behind that address (an office,
+# a NAT, a proxy). A combination also keeps a stranger's guesses from locking the owner out everywhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
