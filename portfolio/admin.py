@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -42,7 +44,7 @@ def adjust_balance(modeladmin, request, queryset):
         try:
             account_adjust(
                 account_id=account.pk,
-                amount=form.cleaned_data["amount"],
+                amount=Decimal(form.cleaned_data["amount"]),  # the form gives an int; money is Decimal
                 reason=form.cleaned_data["reason"],
                 staff_user=request.user,
             )
