@@ -5,6 +5,7 @@ from django.shortcuts import render
 from marketdata.candles import INTERVALS
 from marketdata.models import Market
 from marketdata.selectors import StockNotFound, realtime_quotes, stock_get, stock_search
+from stocking.htmx import wants_fragment
 
 
 def market(request):
@@ -15,7 +16,7 @@ def market(request):
     rows = [(stock, quotes.get(stock.code)) for stock in page]
     context = {"page": page, "rows": rows, "query": query, "market": market_filter or "", "markets": Market.values}
     # htmx swaps only the results table while the user types
-    template = "marketdata/_stock_rows.html" if request.headers.get("HX-Request") else "marketdata/market.html"
+    template = "marketdata/_stock_rows.html" if wants_fragment(request) else "marketdata/market.html"
     return render(request, template, context)
 
 

@@ -13,10 +13,7 @@ from marketdata.selectors import stock_get, stock_search
 from portfolio import selectors, services
 from portfolio.forms import CashForm, LedgerFilterForm, WatchlistForm
 from stocking.errors import ApplicationError
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+from stocking.htmx import wants_fragment
 
 
 @login_required
@@ -44,7 +41,7 @@ def cash_move(request, direction: str):
         else:
             done = f"{direction.capitalize()} of {form.cleaned_data['amount']:,}원 done."
             form = CashForm(prefix=direction)
-    if not _is_htmx(request):
+    if not wants_fragment(request):
         if done:
             messages.success(request, done)
         else:
@@ -106,7 +103,7 @@ def _watchlists_context(request, **extra):
 
 
 def _watchlists_response(request, error=None):
-    if _is_htmx(request):
+    if wants_fragment(request):
         return render(request, "portfolio/_watchlists.html", _watchlists_context(request, error=error))
     if error:
         messages.error(request, error)

@@ -55,3 +55,29 @@ def test_admin_navigation_only_for_staff(client, user):
     user.is_staff = True
     user.save()
     assert b'href="/admin/"' in client.get("/dashboard/").content
+
+
+def test_a_page_and_its_htmx_fragment_vary_on_hx_request(client, user):
+    client.force_login(user)
+    page = client.get("/market/")
+    fragment = client.get("/market/", headers={"HX-Request": "true"})
+    assert b"<html" in page.content
+    assert b"<html" not in fragment.content
+    for response in (page, fragment):
+        assert "HX-Request" in response["Vary"]  # so Back never shows the cached fragment as the page
+    # htmx restoring history after a pushed URL gets the whole page
+    restored = client.get("/orders/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert b"<html" in restored.content
+
+
+def test_an_htmx_request_after_the_session_ended_sends_the_window_to_log_in(client):
+    response = client.post(
+        "/orders/ticket/A005930/place/",
+        {"side": "BUY"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/stocks/A005930/"},
+    )
+    assert response.status_code == 204  # nothing for htmx to swap into the ticket
+    assert response["HX-Redirect"] == "/login/?next=/stocks/A005930/"
+    foreign = client.get("/orders/", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"})
+    assert foreign["HX-Redirect"] == "/login/?next=/"
+    assert client.get("/orders/")["Location"] == "/login/?next=/orders/"  # plain requests: Django's redirect

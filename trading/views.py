@@ -14,6 +14,7 @@ from marketdata.selectors import stock_get
 from portfolio.models import Holding
 from portfolio.selectors import account_get_open
 from stocking.errors import ApplicationError
+from stocking.htmx import wants_fragment
 from trading import selectors
 from trading.forms import OrderTicketForm
 from trading.services import OrderRequest, order_cancel, order_place
@@ -93,7 +94,7 @@ def _orders_context(request):
 
 @login_required
 def orders_page(request):
-    template = "trading/_orders_live.html" if request.headers.get("HX-Request") else "trading/orders.html"
+    template = "trading/_orders_live.html" if wants_fragment(request) else "trading/orders.html"
     return render(request, template, _orders_context(request))
 
 
