@@ -64,9 +64,13 @@ def ledger_page(request):
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),
     )
+    if form.errors:
+        rows = rows.none()  # a filter that cannot apply shows nothing rather than everything
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
-    csv_query = urlencode({**{k: v for k, v in query.items() if k in form.fields}, "format": "csv"})
+    # the API wants what the form cleaned (005930 -> A005930), not what was typed
+    csv_filters = {name: str(value) for name, value in filters.items() if value}
+    csv_query = urlencode({**csv_filters, "format": "csv"})
     return render(
         request,
         "portfolio/ledger.html",

@@ -42,6 +42,11 @@ def test_the_ticket_shows_rule_errors_inline_and_writes_nothing(client, trader):
         "/orders/ticket/A005930/place/", {"side": "BUY", "order_type": "MARKET", "quantity": "0"}
     ).content.decode()
     assert "field-error" in html
+    html = client.post(
+        "/orders/ticket/A005930/place/",
+        {"side": "BUY", "order_type": "MARKET", "quantity": "1", "time_in_force": "GTC"},
+    ).content.decode()
+    assert "A market order fills at once or not at all; use DAY, IOC or FOK." in html  # under its field
     assert Order.objects.count() == 0
 
 
@@ -53,6 +58,7 @@ def test_orders_page_lists_open_orders_and_cancels_them(client, trader):
     order = Order.objects.get()
     html = client.get("/orders/").content.decode()
     assert f'data-order-id="{order.pk}"' in html
+    assert 'hx-get="/orders/?page=2"' in client.get("/orders/?page=2").content.decode()  # live refresh keeps the page
     html = client.post(f"/orders/{order.pk}/cancel/", HTTP_HX_REQUEST="true").content.decode()
     assert "No open orders." in html
     assert "Canceled" in html

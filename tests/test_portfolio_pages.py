@@ -49,6 +49,9 @@ def test_ledger_page_filters_and_links_the_csv(client, trader):
     assert "type=DEPOSIT" in html
     bad = client.get("/portfolio/ledger/", {"date_from": "2026-02-01", "date_to": "2026-01-01"}).content.decode()
     assert "Must not be before the start date." in bad
+    assert "1,000원" not in bad  # a filter that cannot apply lists nothing, not everything
+    short = client.get("/portfolio/ledger/", {"stock": "005930", "date_from": "2026-01-01"}).content.decode()
+    assert "stock=A005930&amp;date_from=2026-01-01&amp;format=csv" in short  # the cleaned filters
     far = client.get("/portfolio/ledger/", {"date_from": "0001-01-01", "date_to": "9999-12-31"})
     assert far.status_code == 200  # was a 500 (OverflowError)
     assert "greater than or equal to 2000-01-01" in far.content.decode()

@@ -10,9 +10,17 @@
     const value = Number(input.value);
     if (!value || value < 1) return;
     const tick = tickSize(value);
-    input.step = tick;
     const snapped = Math.round(value / tick) * tick;
     if (snapped !== value) input.value = snapped;
+    input.step = tickSize(snapped); // the spinner steps from the grid the price is on now
+  }
+  // Arrow keys move to the next valid price, across tick-size bounds (49,950 <-> 50,000).
+  function stepPrice(input, up) {
+    const price = Math.max(0, Number(input.value) || 0);
+    const tick = tickSize(up ? price : Math.max(1, price - 1));
+    const next = up ? Math.floor(price / tick) * tick + tick : Math.ceil(price / tick) * tick - tick;
+    if (next >= 1) input.value = next;
+    snap(input);
   }
   function refresh(form) {
     const type = form.querySelector("[name=order_type]").value;
@@ -29,6 +37,7 @@
     const commission = Math.floor(value * Number(form.dataset.commissionRate));
     const tax = side === "SELL" ? Math.floor(value * Number(form.dataset.sellTaxRate)) : 0;
     const estimate = side === "SELL" ? value - commission - tax : value + commission;
+    form.querySelector("[data-testid=estimate-label]").textContent = side === "SELL" ? "Estimated proceeds" : "Estimated cost";
     form.querySelector("[data-testid=estimate]").textContent = price ? window.StocKing.won(estimate) : "–";
     form.querySelector("[data-testid=fees]").textContent = price ? window.StocKing.won(commission + tax) : "–";
   }
@@ -39,6 +48,15 @@
       const limit = form.querySelector("[name=limit_price]");
       if (!limit.value && form.dataset.lastPrice) limit.value = Math.trunc(Number(form.dataset.lastPrice));
       form.addEventListener("input", () => refresh(form));
+      form.querySelectorAll("[name=limit_price], [name=stop_price]").forEach((input) => {
+        input.min = "0"; // the step base: with min=1 the browser steps 98,800 to 98,801, snapped back
+        input.addEventListener("keydown", (event) => {
+          if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+          event.preventDefault();
+          stepPrice(input, event.key === "ArrowUp");
+          refresh(form);
+        });
+      });
       form.addEventListener("change", (event) => {
         if (event.target.name === "limit_price" || event.target.name === "stop_price") snap(event.target);
         refresh(form);

@@ -26,3 +26,13 @@ def signed_pct(value):
     except (InvalidOperation, TypeError, ValueError):
         return value
     return f"{pct:+.2f}%"
+
+
+@register.filter
+def percent(rate):
+    """A rate as a percentage without trailing zeros: 0.00015 -> "0.015%", 0.002 -> "0.2%"."""
+    try:
+        pct = (Decimal(rate) * 100).normalize()
+    except (InvalidOperation, TypeError, ValueError):
+        return rate
+    return f"{pct:f}%"

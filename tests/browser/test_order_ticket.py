@@ -64,3 +64,24 @@ def test_after_a_reset_the_open_page_follows_the_new_accounts_fills(page: Page, 
     account_reset(user=trader)  # e.g. from another tab
     order_place(user=trader, request=OrderRequest(CODE, "BUY", "MARKET", quantity=4))
     expect(page.locator("#toasts")).to_contain_text("Filled: bought 4 티켓전자")
+
+
+def test_price_arrows_step_on_the_tick_grid_and_the_estimate_follows_the_side(page: Page, daphne_url):
+    StockFactory(code=CODE, name="티켓전자", name_en="Ticket Electronics")
+    store_tick({"code": CODE, "close": 50_000, "base": 50_000, "volume": 100})
+    log_in_new_trader(page, daphne_url)
+    page.goto(f"{daphne_url}/stocks/{CODE}/")
+    htmx_settled(page)
+    ticket = page.get_by_test_id("order-ticket")
+    ticket.locator("[name=order_type]").select_option("LIMIT")
+    limit = ticket.locator("[name=limit_price]")
+    expect(limit).to_have_value("50000")
+    limit.press("ArrowUp")
+    expect(limit).to_have_value("50100")  # 100-won ticks from 50,000
+    limit.press("ArrowDown")
+    limit.press("ArrowDown")
+    expect(limit).to_have_value("49950")  # 50-won ticks below 50,000
+    expect(ticket.get_by_test_id("estimate-label")).to_have_text("Estimated cost")
+    ticket.locator(".side-sell").click()
+    expect(ticket.get_by_test_id("estimate-label")).to_have_text("Estimated proceeds")
+    expect(ticket).to_contain_text("Commission 0.015% of value; sell tax 0.2%")
