@@ -1,6 +1,6 @@
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from marketdata.candles import INTERVALS
 from marketdata.models import Market
@@ -21,6 +21,8 @@ def market(request):
 
 
 def stock_detail(request, code: str):
+    if len(code) == 6 and code.isascii() and code.isalnum():
+        return redirect("stock-detail", code=f"A{code.upper()}", permanent=True)  # the codes pages show
     try:
         stock = stock_get(code=code)
     except StockNotFound as exc:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from marketdata.selectors import stock_get, stock_search
+from payments.selectors import user_is_premium
 from portfolio import selectors, services
 from portfolio.forms import CashForm, LedgerFilterForm, WatchlistForm
 from stocking.errors import ApplicationError
@@ -91,10 +92,15 @@ def reset_page(request):
                 messages.error(request, exc.message)
             else:
                 messages.success(
-                    request, "Your paper account starts again with fresh cash. The old one stays in the ledger."
+                    request, "Your paper account starts again with fresh cash. The old one is closed and kept."
                 )
                 return redirect("portfolio")
-    return render(request, "portfolio/reset.html", {"summary": selectors.portfolio_summary(account=account)})
+    context = {
+        "summary": selectors.portfolio_summary(account=account),
+        "is_premium": user_is_premium(user=request.user),
+        "free_reset_days": services.FREE_RESET_INTERVAL.days,
+    }
+    return render(request, "portfolio/reset.html", context)
 
 
 # --- watchlists -------------------------------------------------------------

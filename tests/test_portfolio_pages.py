@@ -20,6 +20,13 @@ def test_portfolio_page_shows_balances(client, trader):
     assert 'data-testid="holdings"' in html
 
 
+def test_holdings_link_to_their_stock_page(client, trader):
+    from tests.test_portfolio_api import buy
+
+    buy(Account.objects.get(user=trader), StockFactory(code="A005930", name="삼성전자"), 1, 70_000)
+    assert 'href="/stocks/A005930/"' in client.get("/portfolio/").content.decode()
+
+
 def test_deposit_without_htmx_redirects_with_a_message(client, trader):
     response = client.post("/portfolio/deposit/", {"deposit-amount": "1000"}, follow=True)
     assert "Deposit of 1,000원 done." in response.content.decode()
@@ -58,6 +65,8 @@ def test_ledger_page_filters_and_links_the_csv(client, trader):
 
 
 def test_reset_needs_the_typed_confirmation(client, trader):
+    page = client.get("/portfolio/reset/").content.decode()
+    assert "Free accounts can be reset once every 30 days" in page  # said before the free reset is used
     client.post("/portfolio/reset/", {"confirm": "yes"})
     assert Account.objects.filter(user=trader).count() == 1
     response = client.post("/portfolio/reset/", {"confirm": "RESET"})

@@ -91,3 +91,11 @@ def test_market_page_searches_with_and_without_htmx(client, samsung, hynix):
     partial = client.get("/market/", {"q": "삼성"}, HTTP_HX_REQUEST="true").content.decode()
     assert "삼성전자" in partial
     assert "<nav" not in partial.split("<table")[0]
+
+
+def test_stock_page_takes_the_short_code_and_groups_the_volume(client, samsung):
+    from marketdata.prices import store_tick
+
+    assert client.get("/stocks/005930/")["Location"] == "/stocks/A005930/"  # as the pages print codes
+    store_tick({"code": "A005930", "close": 70_000, "base": 69_000, "volume": 1_234_567})
+    assert "1,234,567" in client.get("/stocks/A005930/").content.decode()
