@@ -44,6 +44,7 @@ def test_a_trader_buys_at_market_rests_a_limit_and_sees_the_fill_toast(page: Pag
     orders_match_tick(stock=stock, price=Decimal(48_950))
     expect(page.locator("#toasts")).to_contain_text("Filled: bought 2 티켓전자 at 48,950원")
     assert Order.objects.get(pk=order.pk).status == "FILLED"
+    expect(ticket.get_by_test_id("ticket-shares")).to_have_text("5")  # the ticket follows the fill
 
     page.goto(f"{daphne_url}/portfolio/")
     expect(page.get_by_test_id("holdings")).to_contain_text("티켓전자")
