@@ -14,16 +14,24 @@ class CashForm(forms.Form):
 
 
 class LedgerFilterForm(forms.Form):
-    type = forms.ChoiceField(choices=[("", "All types"), *TransactionType.choices], required=False)
+    type = forms.ChoiceField(
+        choices=[("", "All types"), *TransactionType.choices],
+        required=False,
+        widget=forms.Select(attrs={"aria-label": "Transaction type"}),
+    )
     stock = forms.RegexField(
         regex=r"^A?[0-9A-Z]{6}$",
         required=False,
         max_length=7,
-        widget=forms.TextInput(attrs={"placeholder": "A005930"}),
+        widget=forms.TextInput(attrs={"placeholder": "A005930", "aria-label": "Stock code"}),
         error_messages={"invalid": "A code like A005930 or 005930."},
     )
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=DAY_BOUNDS)
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=DAY_BOUNDS)
+    date_from = forms.DateField(
+        required=False, validators=DAY_BOUNDS, widget=forms.DateInput(attrs={"type": "date", "aria-label": "From day"})
+    )
+    date_to = forms.DateField(
+        required=False, validators=DAY_BOUNDS, widget=forms.DateInput(attrs={"type": "date", "aria-label": "To day"})
+    )
 
     def clean_stock(self):
         code = self.cleaned_data["stock"].upper()
@@ -38,5 +46,7 @@ class LedgerFilterForm(forms.Form):
 
 class WatchlistForm(forms.Form):
     name = forms.CharField(
-        max_length=50, validators=[visible_text], widget=forms.TextInput(attrs={"placeholder": "New list, e.g. 반도체"})
+        max_length=50,
+        validators=[visible_text],
+        widget=forms.TextInput(attrs={"placeholder": "New list, e.g. 반도체", "aria-label": "New watchlist name"}),
     )

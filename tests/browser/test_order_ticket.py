@@ -50,6 +50,14 @@ def test_a_trader_buys_at_market_rests_a_limit_and_sees_the_fill_toast(page: Pag
     expect(page.get_by_test_id("holdings")).to_contain_text("티켓전자")
     expect(page.get_by_test_id("holdings").locator(f"tr[data-code='{CODE}'] td").nth(1)).to_contain_text("5")
 
+    # a fill from elsewhere (another tab, the API) moves the withdrawal limit too, without a reload
+    from trading.services import OrderRequest, order_place
+
+    limit = page.locator("#withdraw-limit")
+    before = limit.inner_text()
+    order_place(user=Order.objects.get(pk=order.pk).account.user, request=OrderRequest(CODE, "BUY", "MARKET", 1))
+    expect(limit).not_to_have_text(before)
+
 
 def test_after_a_reset_the_open_page_follows_the_new_accounts_fills(page: Page, daphne_url):
     from portfolio.services import account_reset

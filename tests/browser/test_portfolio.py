@@ -14,14 +14,14 @@ def test_a_trader_deposits_and_sees_the_error_when_withdrawing_too_much(page: Pa
     expect(page.get_by_test_id("cash")).to_have_text("10,000,000원")
 
     deposit = page.get_by_test_id("deposit-form")
-    deposit.locator("input[name=deposit-amount]").fill("2500000")
+    deposit.get_by_label("Amount to deposit, in won").fill("2500000")
     deposit.get_by_role("button", name="Deposit").click()
     expect(page.get_by_test_id("cash")).to_have_text("12,500,000원")
     expect(page.get_by_role("status")).to_contain_text("Deposit of 2,500,000원 done")
 
     htmx_settled(page)
     withdraw = page.get_by_test_id("withdraw-form")
-    withdraw.locator("input[name=withdraw-amount]").fill("99999999")
+    withdraw.get_by_label("Amount to withdraw, in won").fill("99999999")
     withdraw.get_by_role("button", name="Withdraw").click()
     expect(page.get_by_test_id("withdraw-form").get_by_role("alert")).to_contain_text("at most 12,500,000 won")
     expect(page.get_by_test_id("cash")).to_have_text("12,500,000원")
