@@ -5,7 +5,9 @@
 //   data-price-for="A005930"      price and day change in one cell (watchlists)
 //   data-live-row="A005930"       flashes red (up) or blue (down) when the price moves
 //   data-live-status              "live" / "reconnecting…"
-// Every tick is also dispatched as a `stocking:tick` event on document (detail = the tick message).
+// Every tick is also dispatched as a `stocking:tick` event on document (detail = the tick message),
+// and `prices-moved` on body at most every 2 s (the last tick of a burst included) for parts of a
+// page the server values, such as the portfolio (hx-trigger="prices-moved from:body").
 // One socket per page; reconnects with backoff and resubscribes. DOM updates are batched per
 // animation frame, newest tick per code only, like the server's conflation.
 (function () {
@@ -30,6 +32,9 @@
   let frame = 0;
   let retryTimer = 0;
 
+  const MOVED_EVERY_MS = 2000;
+  let movedTimer = 0;
+  let movedAt = 0;
   const won = (v) => S.won(v); // app.js: the one won format
   const signed = (v, text) => (v > 0 ? "+" : "") + text;
   const direction = (v) => (v > 0 ? "up" : v < 0 ? "down" : "");
@@ -85,6 +90,16 @@
       const dir = tick.price > before ? "up" : "down";
       document.querySelectorAll(`[data-live-row="${code}"]`).forEach((el) => flash(el, dir));
     }
+  }
+
+  function pricesMoved() {
+    if (movedTimer) return; // one is already due: it will carry this tick too
+    const wait = Math.max(0, movedAt + MOVED_EVERY_MS - Date.now());
+    movedTimer = setTimeout(() => {
+      movedTimer = 0;
+      movedAt = Date.now();
+      document.body.dispatchEvent(new CustomEvent("prices-moved"));
+    }, wait);
   }
 
   function paintDirty() {
@@ -149,6 +164,7 @@
         document.dispatchEvent(new CustomEvent("stocking:tick", { detail: tick }));
       }
       if (!frame) frame = requestAnimationFrame(paintDirty);
+      pricesMoved();
     } else if (message.type === "subscribed") {
       attempt = 0;
       setStatus("live", true);

@@ -169,3 +169,22 @@ def test_watchlist_cells_fill_with_live_prices(page: Page, daphne_url, publish, 
     expect(cell.locator(".up")).to_have_text("+1.92%")
     _screenshot(page, "watchlists")
     assert js_console_errors == []
+
+
+def test_the_portfolio_revalues_holdings_and_equity_as_prices_tick(page: Page, daphne_url, publish, js_console_errors):
+    from trading.services import OrderRequest, order_place
+
+    StockFactory(code=CODE, name="라이브전자", market_cap_rank=1)
+    trader = UserFactory()
+    open_account_for(trader)
+    store_tick(tick(CODE, 50000))
+    order_place(user=trader, request=OrderRequest(CODE, "BUY", "MARKET", quantity=10))  # cash 9,499,925
+
+    log_in(page, trader, daphne_url)
+    page.goto(f"{daphne_url}/portfolio/")
+    row = page.get_by_test_id("holdings").locator(f"tr[data-code='{CODE}']")
+    expect(row.locator("td").nth(4)).to_have_text("500,000원")  # value at 50,000
+    publish(tick(CODE, 51000))
+    expect(row.locator("td").nth(4)).to_have_text("510,000원")  # no reload
+    expect(page.get_by_test_id("equity")).to_have_text("10,009,925원")  # the cards follow too
+    assert js_console_errors == []
