@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -77,6 +78,7 @@ def relay_admin_view(request):
         "subscriptions": [(topic, code_from_topic(topic)) for topic in relay_subscriptions_list()],
         "form": form,
         "topic_prefix": TRADE_TOPIC_PREFIX,
+        "source": settings.MARKETDATA_SOURCE,
     }
     return TemplateResponse(request, "admin/marketdata/relay.html", context)
 

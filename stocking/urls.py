@@ -23,6 +23,8 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # browsers ask for /favicon.ico on pages without a <link rel="icon"> (the admin's)
+    path("favicon.ico", views.favicon),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),

@@ -5,7 +5,9 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_POST
 
 from portfolio.selectors import account_get_open, portfolio_summary
@@ -64,3 +66,8 @@ def logout_view(request):
 def dashboard(request):
     account = account_get_open(user=request.user)
     return render(request, "dashboard.html", {"summary": portfolio_summary(account=account)})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages without a <link rel="icon"> (the admin's)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))  # resolved per request: hashed names in production

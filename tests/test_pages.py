@@ -81,3 +81,9 @@ def test_an_htmx_request_after_the_session_ended_sends_the_window_to_log_in(clie
     foreign = client.get("/orders/", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"})
     assert foreign["HX-Redirect"] == "/login/?next=/"
     assert client.get("/orders/")["Location"] == "/login/?next=/orders/"  # plain requests: Django's redirect
+
+
+def test_favicon_ico_points_at_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")

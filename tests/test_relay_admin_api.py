@@ -168,6 +168,7 @@ def test_the_relay_page_shows_heartbeat_and_subscriptions(staff_browser, redis_c
     html = page.content.decode()
     assert "reconnecting" in html
     assert TOPIC in html
+    assert 'data-testid="simulator-note"' in html  # MARKETDATA_SOURCE defaults to the simulator
 
 
 def test_the_relay_page_sends_commands_through_the_same_service(staff_browser):
