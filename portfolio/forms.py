@@ -9,7 +9,11 @@ class CashForm(forms.Form):
         min_value=1,
         max_value=int(MAX_WON),
         widget=forms.NumberInput(attrs={"placeholder": "e.g. 1000000", "step": 1, "inputmode": "numeric"}),
-        error_messages={"invalid": "Enter a whole number of won."},
+        error_messages={
+            "invalid": "Enter a whole number of won.",
+            "min_value": "Enter at least 1원.",
+            "max_value": f"Enter at most {int(MAX_WON):,}원.",
+        },
     )
 
 

@@ -40,6 +40,8 @@ def test_bad_amounts_on_the_page_are_inline_errors_and_write_nothing(client, tra
     assert response.status_code == 200
     assert 'class="field-error"' in response.content.decode()
     assert Transaction.objects.count() == before
+    if amount == "1000000000001":
+        assert "Enter at most 1,000,000,000,000원." in response.content.decode()  # not Django's bare number
 
 
 def test_withdrawing_too_much_on_the_page_says_how_much_is_possible(client, trader):
