@@ -68,8 +68,10 @@ def test_after_a_reset_the_open_page_follows_the_new_accounts_fills(page: Page, 
     trader = log_in_new_trader(page, daphne_url)
     expect(page.locator("body")).to_have_attribute("data-account-stream", "live")  # hello received
 
+    expect(page.get_by_test_id("dashboard-cards")).to_contain_text("0 holdings")
     order_place(user=trader, request=OrderRequest(CODE, "BUY", "MARKET", quantity=1))
     expect(page.locator("#toasts")).to_contain_text("Filled: bought 1 티켓전자")
+    expect(page.get_by_test_id("dashboard-cards")).to_contain_text("1 holding")  # without a reload
     account_reset(user=trader)  # e.g. from another tab
     order_place(user=trader, request=OrderRequest(CODE, "BUY", "MARKET", quantity=4))
     expect(page.locator("#toasts")).to_contain_text("Filled: bought 4 티켓전자")
