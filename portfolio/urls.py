@@ -11,6 +11,7 @@ urlpatterns = [
     path("watchlists/", views.watchlists_page, name="watchlists"),
     path("watchlists/new/", views.watchlist_create, name="watchlist-create"),
     path("watchlists/<int:watchlist_id>/delete/", views.watchlist_delete, name="watchlist-delete"),
+    path("watchlists/<int:watchlist_id>/rename/", views.watchlist_rename, name="watchlist-rename"),
     path("watchlists/<int:watchlist_id>/add/", views.watchlist_add, name="watchlist-add"),
     path("watchlists/<int:watchlist_id>/suggest/", views.watchlist_stock_suggestions, name="watchlist-suggest"),
     path("watchlists/<int:watchlist_id>/remove/<str:stock_code>/", views.watchlist_remove, name="watchlist-remove"),

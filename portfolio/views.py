@@ -136,8 +136,24 @@ def watchlist_create(request):
         except ApplicationError as exc:
             error = exc.message
     else:
-        error = "Give the list a name of at most 50 characters."
+        error = _name_error(form)
     return _watchlists_response(request, error)
+
+
+@login_required
+@require_POST
+def watchlist_rename(request, watchlist_id: int):
+    form = WatchlistForm(request.POST)
+    if not form.is_valid():
+        return _watchlists_response(request, _name_error(form))
+    name = form.cleaned_data["name"]
+    return _watchlist_action(
+        request, lambda: services.watchlist_rename(user=request.user, watchlist_id=watchlist_id, name=name)
+    )
+
+
+def _name_error(form) -> str:
+    return "List name: " + " ".join(form.errors.get("name", ["Give the list a name of at most 50 characters."]))
 
 
 def _watchlist_action(request, action):

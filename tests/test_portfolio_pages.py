@@ -99,6 +99,25 @@ def test_watchlist_pages_create_add_remove_and_hide_other_users_lists(client, tr
     assert "secret" not in client.get("/watchlists/").content.decode()
 
 
+def test_watchlists_are_renamed_on_the_page_and_bad_names_say_why(client, trader):
+    client.post("/watchlists/new/", {"name": "관심"})
+    client.post("/watchlists/new/", {"name": "반도체"})
+    watchlist = Watchlist.objects.get(user=trader, name="관심")
+    html = client.get("/watchlists/").content.decode()
+    assert f'action="/watchlists/{watchlist.pk}/rename/"' in html
+    client.post(f"/watchlists/{watchlist.pk}/rename/", {"name": "장기 보유"}, HTTP_HX_REQUEST="true")
+    assert Watchlist.objects.get(pk=watchlist.pk).name == "장기 보유"
+    taken = client.post(f"/watchlists/{watchlist.pk}/rename/", {"name": "반도체"}, HTTP_HX_REQUEST="true")
+    assert "already have a watchlist named" in taken.content.decode()
+    blank = client.post(f"/watchlists/{watchlist.pk}/rename/", {"name": "\u200b"}, HTTP_HX_REQUEST="true")
+    assert "Use at least one visible character." in blank.content.decode()
+    assert Watchlist.objects.get(pk=watchlist.pk).name == "장기 보유"
+    theirs = Watchlist.objects.create(user=UserFactory(), name="secret")
+    other = client.post(f"/watchlists/{theirs.pk}/rename/", {"name": "mine"}, HTTP_HX_REQUEST="true")
+    assert "No such watchlist." in other.content.decode()
+    assert Watchlist.objects.get(pk=theirs.pk).name == "secret"
+
+
 def test_pages_need_login(client):
     for path in ["/portfolio/", "/portfolio/ledger/", "/portfolio/reset/", "/watchlists/"]:
         response = client.get(path)
