@@ -37,6 +37,9 @@
     const commission = Math.floor(value * Number(form.dataset.commissionRate));
     const tax = side === "SELL" ? Math.floor(value * Number(form.dataset.sellTaxRate)) : 0;
     const estimate = side === "SELL" ? value - commission - tax : value + commission;
+    // A stop the market has already crossed triggers as soon as it is placed (DESIGN.md §6): say so.
+    const crossed = (type === "STOP" || type === "STOP_LIMIT") && stop && last && (side === "BUY" ? last >= stop : last <= stop);
+    form.querySelector("[data-testid=stop-crossed]").hidden = !crossed;
     form.querySelector("[data-testid=estimate-label]").textContent = side === "SELL" ? "Estimated proceeds" : "Estimated cost";
     form.querySelector("[data-testid=estimate]").textContent = price ? window.StocKing.won(estimate) : "–";
     form.querySelector("[data-testid=fees]").textContent = price ? window.StocKing.won(commission + tax) : "–";

@@ -96,3 +96,10 @@ def test_price_arrows_step_on_the_tick_grid_and_the_estimate_follows_the_side(pa
     ticket.locator(".side-sell").click()
     expect(ticket.get_by_test_id("estimate-label")).to_have_text("Estimated proceeds")
     expect(ticket).to_contain_text("Commission 0.015% of value; sell tax 0.2%")
+
+    # a sell stop at or above the market would trigger at once: the ticket says so before placing
+    ticket.locator("[name=order_type]").select_option("STOP")
+    ticket.locator("[name=stop_price]").fill("49000")
+    expect(ticket.get_by_test_id("stop-crossed")).to_be_hidden()
+    ticket.locator("[name=stop_price]").fill("51000")
+    expect(ticket.get_by_test_id("stop-crossed")).to_be_visible()
