@@ -55,6 +55,7 @@ def test_a_trader_buys_at_market_rests_a_limit_and_sees_the_fill_toast(page: Pag
 
     limit = page.locator("#withdraw-limit")
     before = limit.inner_text()
+    expect(page.locator("body")).to_have_attribute("data-account-stream", "live")  # this page's stream is up
     order_place(user=Order.objects.get(pk=order.pk).account.user, request=OrderRequest(CODE, "BUY", "MARKET", 1))
     expect(limit).not_to_have_text(before)
 
