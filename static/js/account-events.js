@@ -9,8 +9,9 @@
     "order.expired": (d) => `Expired: ${d.side.toLowerCase()} ${d.quantity} ${d.stock_name}`,
     "order.rejected": (d) => `Rejected: ${d.side.toLowerCase()} ${d.quantity} ${d.stock_name} — ${d.reason}`,
   };
-  let lastSeq = null;
-  let accountId = null;
+  // What the page was rendered from: events after it, even those before the socket's hello, are replayed.
+  let lastSeq = document.body.dataset.accountSeq ? Number(document.body.dataset.accountSeq) : null;
+  let accountId = document.body.dataset.accountId ? Number(document.body.dataset.accountId) : null;
   let delay = 500;
 
   function toast(text, kind) {
@@ -31,12 +32,12 @@
 
   function handle(message) {
     if (message.type === "hello") {
+      document.body.dataset.accountStream = "live";
       if (accountId === message.account_id && lastSeq !== null && message.last_seq > lastSeq) {
-        return { action: "resume", after_seq: lastSeq };
+        return { action: "resume", after_seq: lastSeq }; // missed since the render or the last drop
       }
-      accountId = message.account_id;
+      accountId = message.account_id; // a reset since the render: start from the new account's now
       lastSeq = message.last_seq;
-      document.body.dataset.accountStream = "live"; // what came before hello is in last_seq, not toasted
       return null;
     }
     if (message.type !== "event") return null;

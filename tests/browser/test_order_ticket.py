@@ -104,3 +104,24 @@ def test_price_arrows_step_on_the_tick_grid_and_the_estimate_follows_the_side(pa
     expect(ticket.get_by_test_id("stop-crossed")).to_be_hidden()
     ticket.locator("[name=stop_price]").fill("51000")
     expect(ticket.get_by_test_id("stop-crossed")).to_be_visible()
+
+
+def test_a_fill_between_page_load_and_the_account_socket_is_still_shown(page: Page, daphne_url):
+    import re
+
+    from trading.services import OrderRequest, order_place
+
+    StockFactory(code=CODE, name="티켓전자", name_en="Ticket Electronics")
+    store_tick({"code": CODE, "close": 50_000, "base": 50_000, "volume": 100})
+    trader = log_in_new_trader(page, daphne_url)
+    held = []  # the portfolio page's /ws/account/, kept from the server until the order is in
+    page.route_web_socket(re.compile(r".*/ws/account/$"), lambda ws: held.append(ws))
+    page.goto(f"{daphne_url}/portfolio/")
+    while not held:
+        page.wait_for_timeout(50)
+
+    order_place(user=trader, request=OrderRequest(CODE, "BUY", "MARKET", quantity=2))
+    held[0].connect_to_server()
+
+    expect(page.locator("#toasts")).to_contain_text("Filled: bought 2 티켓전자")  # replayed from the render's seq
+    expect(page.get_by_test_id("holdings")).to_contain_text("티켓전자")  # and the page refreshed
