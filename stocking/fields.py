@@ -1,4 +1,5 @@
-"""Input fields shared by the APIs: whole won amounts and prices, calendar-day filters."""
+"""Input checks shared by the APIs and pages: whole won amounts, calendar-day filters, visible
+names, and refusing unparseable bodies on actions that take none."""
 
 import re
 from datetime import date

@@ -160,7 +160,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lockout: 5 failures on one username, or from one address, lock it for 15 minutes.
+# Lockout: 5 failures on one username from one address lock that pair for 15 minutes.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 # Account lockout (DESIGN.md §11), counted per username *and* address together: listing them
