@@ -22,10 +22,10 @@ def post_worker_init(worker):
     from django.test.utils import CaptureQueriesContext
 
     import trading.api
+    from kernel.redis import get_redis
     from marketdata.prices import latest_price
-    from marketdata.redis import get_redis
-    from trading.events import account_events_prefix, event_message
-    from trading.models import AccountEvent
+    from portfolio.events import account_events_prefix, event_message
+    from portfolio.models import AccountEvent
     from trading.services import OrderRequest, order_place
 
     captured = {}

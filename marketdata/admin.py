@@ -5,11 +5,11 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from kernel.errors import ApplicationError
 from marketdata.models import Candle, Stock
 from marketdata.relay_commands import relay_command_send
 from marketdata.selectors import relay_health_read, relay_subscriptions_list
 from marketdata.topics import TRADE_TOPIC_PREFIX, code_from_topic, is_stock_code, trade_topic
-from stocking.errors import ApplicationError
 
 
 @admin.register(Stock)

@@ -8,6 +8,9 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kernel.errors import error_response
+from kernel.fields import BodylessAction
+from kernel.pagination import PagePagination
 from marketdata.candles import INTERVALS, parse_moment
 from marketdata.models import Market, Stock
 from marketdata.prices import Quote, parse_decimal
@@ -25,9 +28,6 @@ from marketdata.selectors import (
     stock_search,
 )
 from marketdata.topics import normalize_stock_codes
-from stocking.errors import error_response
-from stocking.fields import BodylessAction
-from stocking.pagination import PagePagination
 
 DEFAULT_BARS = 300
 CANDLES_FROM, CANDLES_UNTIL = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)

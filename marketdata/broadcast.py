@@ -6,7 +6,7 @@ Server → client messages:
     {"type": "ticks", "ticks": [<tick>, ...]}   instead, on a socket that subscribed with
                                                 "batch": true: what is pending goes out in one frame
     {"type": "subscribed", "codes": [...]}   {"type": "unsubscribed", "codes": [...]}
-    {"type": "error", "code", "message"}     (stocking.consumers.JsonConsumer.send_error)
+    {"type": "error", "code", "message"}     (kernel.consumers.JsonConsumer.send_error)
 
 `volume` is the day's cumulative volume (as in the REST quotes), `trade_volume` the size of
 the trade itself; `open`/`high`/`low` are the day's; `dt` is the exchange time as the feed

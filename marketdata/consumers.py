@@ -15,9 +15,9 @@ from channels.consumer import get_handler_name
 from django.conf import settings
 from redis import RedisError
 
+from kernel.consumers import JsonConsumer
 from marketdata.fanout import CHANNEL_LAYER, Mailbox, PriceHub, fanout_mode, price_hub
 from marketdata.topics import normalize_stock_codes
-from stocking.consumers import JsonConsumer
 
 
 class PriceConsumer(JsonConsumer):

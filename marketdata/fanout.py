@@ -25,10 +25,10 @@ import redis.asyncio as aioredis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from kernel.hubs import HubPerLoop, SubscriptionHub, cancel_and_wait
 from marketdata import broadcast
 from marketdata.prices import REALTIME_KEY
 from marketdata.relay.keys import TICKS_CHANNEL
-from stocking.hubs import HubPerLoop, SubscriptionHub, cancel_and_wait
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.utils import timezone
 
-from marketdata.redis import get_redis
+from kernel.redis import get_redis
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from typing import Literal
 
 from django.conf import settings
 
-from marketdata.redis import get_redis
+from kernel.errors import ApplicationError
+from kernel.redis import get_redis
 from marketdata.relay.keys import COMMAND_RESULT_KEY, COMMANDS_CHANNEL
 from marketdata.topics import TRADE_TOPIC_PREFIX, is_trade_topic
-from stocking.errors import ApplicationError
 
 CommandType = Literal["subscribe", "unsubscribe"]
 

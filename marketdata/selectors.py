@@ -9,13 +9,13 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from kernel.errors import ApplicationError, NotFoundError
+from kernel.redis import get_redis
 from marketdata.candles import Interval, as_utc, bucket_start, epoch_sql
 from marketdata.models import Candle, Stock
 from marketdata.prices import Quote, latest_price, latest_prices, parse_timestamp
-from marketdata.redis import get_redis
 from marketdata.relay.keys import HEALTH_KEY, SUBSCRIPTIONS_KEY
 from marketdata.topics import is_stock_code
-from stocking.errors import ApplicationError, NotFoundError
 
 
 class StockNotFound(NotFoundError):

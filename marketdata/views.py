@@ -2,10 +2,10 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from kernel.htmx import wants_fragment
 from marketdata.candles import INTERVALS
 from marketdata.models import Market
 from marketdata.selectors import StockNotFound, realtime_quotes, stock_get, stock_search
-from stocking.htmx import wants_fragment
 
 
 def market(request):

@@ -2,10 +2,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 
+from kernel.errors import ApplicationError
 from payments.forms import RefundForm
 from payments.models import Payment, PaymentStatus, ProcessedWebhook, Product, Subscription
 from payments.services import payment_refund
-from stocking.errors import ApplicationError
 
 
 @admin.register(Product)

@@ -10,12 +10,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from kernel.errors import error_response
+from kernel.pagination import PagePagination
 from payments import selectors, services
 from payments.errors import PaymentFailed, PaymentNotPaid
 from payments.models import PaymentStatus
 from payments.portone import config, verify_webhook
-from stocking.errors import error_response
-from stocking.pagination import PagePagination
 
 TAGS = ["payments"]
 

@@ -2,7 +2,7 @@
 
 from rest_framework import status
 
-from stocking.errors import ApplicationError, ConflictError, NotFoundError
+from kernel.errors import ApplicationError, ConflictError, NotFoundError
 
 
 class PaymentNotFound(NotFoundError):

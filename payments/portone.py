@@ -23,8 +23,8 @@ from portone_server_sdk import PaymentClient, webhook
 from portone_server_sdk.errors import PaymentAlreadyCancelledError, PaymentNotFoundError, PortOneError
 from portone_server_sdk.payment import Payment as RemotePayment
 
+from kernel.errors import ConflictError
 from payments.errors import PortOneUnavailable, WebhookNotConfigured, WebhookRejected
-from stocking.errors import ConflictError
 
 logger = logging.getLogger(__name__)
 

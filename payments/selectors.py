@@ -10,6 +10,10 @@ from django.db.models import QuerySet
 from payments.errors import PaymentNotFound
 from payments.models import Payment, Product, Subscription
 
+# What premium raises (the perks the premium page sells): watchlists per user, stocks per list.
+FREE_WATCHLIST_LIMITS = (10, 50)
+PREMIUM_WATCHLIST_LIMITS = (50, 200)
+
 
 @dataclass(frozen=True)
 class PremiumStatus:

@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from payments import selectors
 from payments.portone import config
-from portfolio.selectors import FREE_WATCHLIST_LIMITS, PREMIUM_WATCHLIST_LIMITS
+from payments.selectors import FREE_WATCHLIST_LIMITS, PREMIUM_WATCHLIST_LIMITS
 
 HISTORY_PAGE_SIZE = 20
 

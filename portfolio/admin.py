@@ -5,10 +5,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 
-from portfolio.models import Account, Holding, Transaction, Watchlist, WatchlistItem
+from kernel.errors import ApplicationError
+from kernel.fields import MAX_WON
+from portfolio.models import Account, AccountEvent, Holding, Transaction, Watchlist, WatchlistItem
 from portfolio.services import account_adjust
-from stocking.errors import ApplicationError
-from stocking.fields import MAX_WON
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -123,3 +123,11 @@ class WatchlistAdmin(admin.ModelAdmin):
     search_fields = ["name", "user__username"]
     list_filter = ["created_at"]
     inlines = [WatchlistItemInline]
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(ReadOnlyAdmin):
+    list_display = ["account", "seq", "event_type", "created_at"]
+    list_filter = ["event_type"]
+    search_fields = ["account__user__username", "=account__id"]
+    list_select_related = ["account__user"]

@@ -10,12 +10,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kernel.fields import BodylessAction, DayRangeFilter, WonField, visible_text
+from kernel.pagination import PagePagination
 from marketdata.models import stock_code_validator
 from marketdata.selectors import stock_get
 from portfolio import selectors, services
 from portfolio.models import TransactionType
-from stocking.fields import BodylessAction, DayRangeFilter, WonField, visible_text
-from stocking.pagination import PagePagination
 
 
 def _won(value: Decimal | None):

@@ -9,7 +9,8 @@ from decimal import Decimal
 from django.db.models import F, Max, Q, Sum, Window
 from django.db.models.functions import Coalesce, Lag
 
-from portfolio.models import Account, Holding, Transaction, TransactionType
+from portfolio import hooks
+from portfolio.models import Account, AccountEvent, Holding, Transaction, TransactionType
 
 
 @dataclass(frozen=True)
@@ -23,21 +24,19 @@ class Violation:
 
 
 def expected_reservations(account_ids) -> tuple[dict[int, Decimal], dict[tuple[int, int], int]]:
-    """What working orders hold: cash per account, shares per (account, stock)."""
-    from trading.models import WORKING_STATUSES, Order  # trading builds on portfolio, not the reverse
-
-    working = Order.objects.filter(account_id__in=account_ids, status__in=WORKING_STATUSES)
-    cash = dict(working.values("account_id").annotate(total=Sum("reserved_cash")).values_list("account_id", "total"))
-    shares = {
-        (row["account_id"], row["stock_id"]): row["total"]
-        for row in working.values("account_id", "stock_id").annotate(total=Sum("reserved_quantity"))
-    }
+    """What the account's reservations should be, summed over every source that holds some (portfolio.hooks)."""
+    cash: dict[int, Decimal] = defaultdict(Decimal)
+    shares: dict[tuple[int, int], int] = defaultdict(int)
+    for source in hooks.reservation_sources:
+        source_cash, source_shares = source(account_ids)
+        for account_id, amount in source_cash.items():
+            cash[account_id] += amount
+        for key, quantity in source_shares.items():
+            shares[key] += quantity
     return cash, shares
 
 
 def newest_event_seqs(account_ids) -> dict[int, int]:
-    from trading.models import AccountEvent
-
     events = AccountEvent.objects.filter(account_id__in=account_ids).values("account_id")
     return dict(events.annotate(newest=Max("seq")).values_list("account_id", "newest"))
 

@@ -1,6 +1,6 @@
 """Domain errors of the portfolio app, in the one API error shape."""
 
-from stocking.errors import ApplicationError, ConflictError, NotFoundError
+from kernel.errors import ApplicationError, ConflictError, NotFoundError
 
 
 class AccountNotFound(NotFoundError):

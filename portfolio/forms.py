@@ -1,7 +1,7 @@
 from django import forms
 
+from kernel.fields import DAY_BOUNDS, MAX_WON, visible_text
 from portfolio.models import TransactionType
-from stocking.fields import DAY_BOUNDS, MAX_WON, visible_text
 
 
 class CashForm(forms.Form):

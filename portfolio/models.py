@@ -22,7 +22,7 @@ class Account(models.Model):
     # True while open, NULL once closed: unique (user, is_open) allows one open account
     # per user on every database (MariaDB has no conditional unique constraints).
     is_open = models.BooleanField(null=True, default=True, editable=False)
-    # The seq of the account's newest event (trading.AccountEvent): the next one is +1,
+    # The seq of the account's newest event (AccountEvent): the next one is +1,
     # written with the balances, so numbering an event needs no MAX() query.
     last_event_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
@@ -47,6 +47,23 @@ class Account(models.Model):
     @property
     def available_cash(self) -> Decimal:
         return self.cash - self.reserved_cash
+
+
+class AccountEvent(models.Model):
+    """What happened to an account, numbered per account; pushed over /ws/account/ and replayed on resume."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    event_type = models.CharField(max_length=32)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "seq"]
+        constraints = [models.UniqueConstraint(fields=["account", "seq"], name="event_seq_unique_per_account")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}#{self.seq} {self.event_type}"
 
 
 class Holding(models.Model):

@@ -12,12 +12,10 @@ from django.utils import timezone
 
 from marketdata.calendar import SEOUL, seoul_today
 from marketdata.prices import latest_prices
-from payments.selectors import user_is_premium
+from payments.selectors import FREE_WATCHLIST_LIMITS, PREMIUM_WATCHLIST_LIMITS, user_is_premium
 from portfolio.errors import AccountNotFound, WatchlistNotFound
-from portfolio.models import Account, Holding, Transaction, TransactionType, Watchlist, WatchlistItem
+from portfolio.models import Account, AccountEvent, Holding, Transaction, TransactionType, Watchlist, WatchlistItem
 
-FREE_WATCHLIST_LIMITS = (10, 50)  # lists per user, stocks per list
-PREMIUM_WATCHLIST_LIMITS = (50, 200)
 ZERO = Decimal(0)
 
 
@@ -190,3 +188,7 @@ def watchlist_get(*, user, watchlist_id: int) -> Watchlist:
     if watchlist is None:
         raise WatchlistNotFound()
     return watchlist
+
+
+def account_events_after(*, account_id: int, after_seq: int, limit: int = 500) -> list[AccountEvent]:
+    return list(AccountEvent.objects.filter(account_id=account_id, seq__gt=after_seq).order_by("seq")[:limit])

@@ -17,9 +17,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from kernel.errors import ApplicationError, ConflictError, NotFoundError
 from marketdata.calendar import add_trading_days, seoul_today
 from marketdata.models import Stock
 from payments.selectors import user_is_premium
+from portfolio import hooks
 from portfolio.errors import (
     AccountNotFound,
     DuplicateWatchlistEntry,
@@ -29,10 +31,9 @@ from portfolio.errors import (
     LimitReached,
     WatchlistNotFound,
 )
+from portfolio.events import account_event_record, account_events_forget, account_events_hold, account_events_write
 from portfolio.models import Account, Holding, Transaction, TransactionType, Watchlist, WatchlistItem
 from portfolio.selectors import account_withdrawable_cash, watchlist_limits
-from stocking.errors import ApplicationError, ConflictError, NotFoundError
-from trading.events import account_event_record, account_events_forget, account_events_hold, account_events_write
 
 # --- accounts ------------------------------------------------------------------
 
@@ -239,9 +240,8 @@ def _require_reset_allowed(*, user) -> None:
 
 
 def _cancel_open_orders(*, account: Account) -> None:
-    from trading.services import orders_cancel_for_account  # trading builds on portfolio: import at use
-
-    orders_cancel_for_account(account=account, reason="account reset")
+    for closing in hooks.account_closing:  # trading cancels the account's working orders
+        closing(account, "account reset")
 
 
 def account_adjust(*, account_id: int, amount: Decimal, reason: str, staff_user) -> Transaction:

@@ -9,12 +9,12 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from kernel.errors import ApplicationError
+from kernel.htmx import wants_fragment
 from marketdata.selectors import stock_get, stock_search
 from payments.selectors import user_is_premium
 from portfolio import selectors, services
 from portfolio.forms import CashForm, LedgerFilterForm, WatchlistForm
-from stocking.errors import ApplicationError
-from stocking.htmx import wants_fragment
 
 
 @login_required

@@ -12,8 +12,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from kernel.errors import ApplicationError
 from payments.selectors import premium_status
-from stocking.errors import ApplicationError
 from stocking.services import user_register
 
 User = get_user_model()

@@ -1,9 +1,9 @@
 from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
+from kernel.consumers import PingConsumer
 from marketdata.consumers import PriceConsumer
-from stocking.consumers import PingConsumer
-from trading.consumers import AccountConsumer
+from portfolio.consumers import AccountConsumer
 
 websocket_urlpatterns = [
     # Private sockets know the browser's user from its session cookie (a database read per connect).

@@ -4,8 +4,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 
+from kernel.errors import ApplicationError
 from portfolio.services import account_open
-from stocking.errors import ApplicationError
 
 User = get_user_model()
 

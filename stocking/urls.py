@@ -40,5 +40,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "stocking.errors.json_404"
-handler500 = "stocking.errors.json_500"
+handler404 = "kernel.errors.json_404"
+handler500 = "kernel.errors.json_500"

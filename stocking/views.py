@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_POST
 
+from kernel.errors import ApplicationError
 from portfolio.selectors import account_get_open, portfolio_summary
-from stocking.errors import ApplicationError
 from stocking.services import user_register
 
 

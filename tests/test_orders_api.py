@@ -5,11 +5,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from portfolio.models import Account, Holding, Transaction
+from portfolio.models import Account, AccountEvent, Holding, Transaction
 from tests.factories import UserFactory, open_account_for
 from tests.helpers import assert_error
 from trading import rules
-from trading.models import AccountEvent, Execution, Order
+from trading.models import Execution, Order
 from trading.services import orders_expire, orders_match_tick
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ import time_machine
 
 from marketdata.models import Stock
 from payments.models import Product, Subscription, SubscriptionStatus
-from payments.selectors import premium_status, user_is_premium
+from payments.selectors import FREE_WATCHLIST_LIMITS, PREMIUM_WATCHLIST_LIMITS, premium_status, user_is_premium
 from portfolio.errors import LimitReached
 from portfolio.models import Account
-from portfolio.selectors import FREE_WATCHLIST_LIMITS, PREMIUM_WATCHLIST_LIMITS, watchlist_limits
+from portfolio.selectors import watchlist_limits
 from portfolio.services import ResetLimited, account_reset, watchlist_add_stock, watchlist_create
 from tests.fake_portone import complete, ensure_catalogue, pay_at_portone, prepare, running_fake_portone
 from tests.helpers import assert_error

@@ -7,10 +7,10 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
+from portfolio.events import account_events_prefix
 from portfolio.services import account_deposit
 from stocking.asgi import application
 from tests.factories import StockFactory, UserFactory, open_account_for
-from trading.events import account_events_prefix
 from trading.services import OrderRequest, order_place
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -130,14 +130,14 @@ async def test_events_published_while_the_subscription_was_down_arrive_after_it_
 
 
 async def test_a_lost_message_is_filled_in_from_the_database_before_a_later_one(monkeypatch):
-    import trading.events
+    import portfolio.events
 
     user = await make_trader()
     communicator, _ = await connect(user)
-    publish = trading.events._publish
-    monkeypatch.setattr(trading.events, "_publish", lambda user_id, messages: None)
+    publish = portfolio.events._publish
+    monkeypatch.setattr(portfolio.events, "_publish", lambda user_id, messages: None)
     await sync_to_async(account_deposit)(user=user, amount=Decimal(1))  # lost on the way
-    monkeypatch.setattr(trading.events, "_publish", publish)
+    monkeypatch.setattr(portfolio.events, "_publish", publish)
     await sync_to_async(account_deposit)(user=user, amount=Decimal(2))
     received = [await communicator.receive_json_from(timeout=2) for _ in range(2)]
     assert [(m["seq"], m["data"]["amount"]) for m in received] == [(1, 1), (2, 2)]
@@ -176,21 +176,21 @@ async def test_after_a_reset_the_new_accounts_events_follow(store_price):
 
 
 async def test_a_failed_send_does_not_end_the_stream_or_leak_the_socket(monkeypatch):
-    import trading.live
-    from trading.live import account_event_hub
+    import portfolio.live
+    from portfolio.live import account_event_hub
 
     user = await make_trader()
     communicator, _ = await connect(user)
     hub = account_event_hub()
-    missed = trading.live._missed
+    missed = portfolio.live._missed
 
     async def database_away(account_id, after_seq):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(trading.live, "_missed", database_away)
+    monkeypatch.setattr(portfolio.live, "_missed", database_away)
     hub.deliver(f"{hub.prefix}{user.pk}".encode(), b"[]")  # a catch-up, as after a resubscription
     await asyncio.sleep(0.1)
-    monkeypatch.setattr(trading.live, "_missed", missed)
+    monkeypatch.setattr(portfolio.live, "_missed", missed)
     await sync_to_async(account_deposit)(user=user, amount=Decimal(5))
     event = await communicator.receive_json_from(timeout=2)  # the stream goes on, and catches up
     assert (event["seq"], event["data"]["amount"]) == (1, 5)
@@ -209,13 +209,13 @@ async def test_a_socket_serves_one_user():
 
 
 async def test_resuming_into_a_reset_account_then_its_live_copy_sends_each_event_once(monkeypatch):
-    import trading.events
+    import portfolio.events
     from portfolio.services import account_reset
 
     user = await make_trader()
     communicator, _ = await connect(user)
-    publish, held = trading.events._publish, []
-    monkeypatch.setattr(trading.events, "_publish", lambda user_id, messages: held.append((user_id, messages)))
+    publish, held = portfolio.events._publish, []
+    monkeypatch.setattr(portfolio.events, "_publish", lambda user_id, messages: held.append((user_id, messages)))
     new_account = await sync_to_async(account_reset)(user=user)
     await sync_to_async(account_deposit)(user=user, amount=Decimal(3))
     await communicator.send_json_to({"action": "resume", "after_seq": 0})
@@ -229,8 +229,8 @@ async def test_resuming_into_a_reset_account_then_its_live_copy_sends_each_event
 
 
 async def test_a_message_naming_another_users_account_is_dropped(redis_client):
+    from portfolio.live import account_event_hub
     from portfolio.models import Account
-    from trading.live import account_event_hub
 
     user, victim = await make_trader(), await sync_to_async(UserFactory)()
     await sync_to_async(open_account_for)(victim)
@@ -253,7 +253,7 @@ def test_account_event_channels_carry_the_redis_database(settings):
 
 
 async def test_resuming_with_the_old_accounts_seq_after_a_reset_replays_the_new_account_from_its_start(monkeypatch):
-    import trading.events
+    import portfolio.events
     from portfolio.services import account_reset
 
     user = await make_trader()
@@ -261,7 +261,7 @@ async def test_resuming_with_the_old_accounts_seq_after_a_reset_replays_the_new_
         await sync_to_async(account_deposit)(user=user, amount=Decimal(amount))
     communicator, hello = await connect(user)
     assert hello["last_seq"] == 3
-    monkeypatch.setattr(trading.events, "_publish", lambda user_id, messages: None)  # the client hears nothing
+    monkeypatch.setattr(portfolio.events, "_publish", lambda user_id, messages: None)  # the client hears nothing
     new_account = await sync_to_async(account_reset)(user=user)
     for amount in (10, 20, 30):
         await sync_to_async(account_deposit)(user=user, amount=Decimal(amount))
@@ -275,8 +275,8 @@ async def test_resuming_with_the_old_accounts_seq_after_a_reset_replays_the_new_
 
 
 async def test_a_socket_that_fails_while_authenticating_leaves_the_hub(monkeypatch):
-    import trading.live
-    from trading.live import account_event_hub
+    import portfolio.live
+    from portfolio.live import account_event_hub
 
     user = await make_trader()
     communicator, _ = await connect(user)  # keeps the hub alive to look into
@@ -284,7 +284,7 @@ async def test_a_socket_that_fails_while_authenticating_leaves_the_hub(monkeypat
     async def database_away(user_id):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(trading.live, "_open_account_state", database_away)
+    monkeypatch.setattr(portfolio.live, "_open_account_state", database_away)
     failing = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)
     await failing.connect()
     await failing.send_json_to({"action": "authenticate", "token": str(AccessToken.for_user(user))})
@@ -295,13 +295,13 @@ async def test_a_socket_that_fails_while_authenticating_leaves_the_hub(monkeypat
 
 
 async def test_a_socket_behind_still_follows_a_reset(monkeypatch):
-    import trading.live
+    import portfolio.live
+    from portfolio.live import account_event_hub
     from portfolio.services import account_reset
-    from trading.live import account_event_hub
 
     user = await make_trader()
     communicator, _ = await connect(user)
-    hub, missed, failures = account_event_hub(), trading.live._missed, []
+    hub, missed, failures = account_event_hub(), portfolio.live._missed, []
 
     async def fails_once(account_id, after_seq):
         if not failures:
@@ -309,7 +309,7 @@ async def test_a_socket_behind_still_follows_a_reset(monkeypatch):
             raise RuntimeError("database went away")
         return await missed(account_id, after_seq)
 
-    monkeypatch.setattr(trading.live, "_missed", fails_once)
+    monkeypatch.setattr(portfolio.live, "_missed", fails_once)
     hub.deliver(f"{hub.prefix}{user.pk}".encode(), b"[]")  # its catch-up fails: the socket is behind
     await asyncio.sleep(0.1)
     assert failures

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from stocking.errors import ApplicationError
-from trading.models import AccountEvent, Execution, Order
+from kernel.errors import ApplicationError
+from trading.models import Execution, Order
 from trading.services import order_cancel_by_staff
 
 
@@ -54,11 +54,3 @@ class ExecutionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["side", "created_at"]
     search_fields = ["=order__id", "account__user__username", "stock__code", "stock__name"]
     list_select_related = ["account__user", "stock"]
-
-
-@admin.register(AccountEvent)
-class AccountEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["account", "seq", "event_type", "created_at"]
-    list_filter = ["event_type"]
-    search_fields = ["account__user__username", "=account__id"]
-    list_select_related = ["account__user"]

@@ -7,11 +7,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kernel.fields import BodylessAction, DayRangeFilter, WonField
+from kernel.pagination import PagePagination
+from kernel.throttles import WindowedUserRateThrottle
 from marketdata.models import stock_code_validator
 from portfolio.selectors import account_get_open
-from stocking.fields import BodylessAction, DayRangeFilter, WonField
-from stocking.pagination import PagePagination
-from stocking.throttles import WindowedUserRateThrottle
 from trading import selectors
 from trading.models import OrderStatus, OrderType, Side, TimeInForce
 from trading.services import OrderRequest, order_cancel, order_place

@@ -1,4 +1,4 @@
-"""Orders, executions and the per-account event stream (DESIGN.md §6, §8)."""
+"""Orders and executions (DESIGN.md §6)."""
 
 from decimal import Decimal
 
@@ -126,20 +126,3 @@ class Execution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} {self.quantity} @ {self.price} (order {self.order_id})"
-
-
-class AccountEvent(models.Model):
-    """What happened to an account, numbered per account; pushed over /ws/account/ and replayed on resume."""
-
-    account = models.ForeignKey("portfolio.Account", on_delete=models.CASCADE, related_name="events")
-    seq = models.PositiveBigIntegerField()
-    event_type = models.CharField(max_length=32)
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["account", "seq"]
-        constraints = [models.UniqueConstraint(fields=["account", "seq"], name="event_seq_unique_per_account")]
-
-    def __str__(self) -> str:
-        return f"{self.account_id}#{self.seq} {self.event_type}"

@@ -1,10 +1,11 @@
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from marketdata.calendar import SEOUL
 from trading.errors import OrderNotFound
-from trading.models import WORKING_STATUSES, AccountEvent, Execution, Order
+from trading.models import WORKING_STATUSES, Execution, Order
 
 
 def _day_range(rows, date_from: date | None, date_to: date | None):
@@ -57,5 +58,12 @@ def executions_list(*, account, stock_code: str | None = None, date_from=None, d
     return _day_range(rows, date_from, date_to).order_by("-created_at", "-id")
 
 
-def account_events_after(*, account_id: int, after_seq: int, limit: int = 500) -> list[AccountEvent]:
-    return list(AccountEvent.objects.filter(account_id=account_id, seq__gt=after_seq).order_by("seq")[:limit])
+def working_order_reservations(account_ids: list[int]) -> tuple[dict[int, Decimal], dict[tuple[int, int], int]]:
+    """What working orders hold: cash per account, shares per (account, stock) (portfolio.hooks)."""
+    working = Order.objects.filter(account_id__in=account_ids, status__in=WORKING_STATUSES)
+    cash = dict(working.values("account_id").annotate(total=Sum("reserved_cash")).values_list("account_id", "total"))
+    shares = {
+        (row["account_id"], row["stock_id"]): row["total"]
+        for row in working.values("account_id", "stock_id").annotate(total=Sum("reserved_quantity"))
+    }
+    return cash, shares

@@ -23,6 +23,7 @@ from marketdata.models import Stock
 from marketdata.prices import Quote, latest_price
 from marketdata.selectors import stock_get
 from portfolio.errors import InsufficientFunds
+from portfolio.events import account_event_record
 from portfolio.models import Account, Holding
 from portfolio.services import (
     account_lock,
@@ -47,7 +48,6 @@ from trading.errors import (
     OrderRejected,
     OrderStateChanged,
 )
-from trading.events import account_event_record
 from trading.models import WORKING_STATUSES, Book, Execution, Order, OrderStatus, OrderType, Side, TimeInForce
 
 logger = logging.getLogger(__name__)
@@ -423,6 +423,11 @@ def orders_cancel_for_account(*, account: Account, reason: str) -> int:
         for order in orders:
             _close(order, account, holdings.get(order.stock_id), OrderStatus.CANCELED, reason)
     return len(orders)
+
+
+def orders_cancel_on_close(account: Account, reason: str) -> None:
+    """portfolio.hooks.account_closing: a closing account's working orders are canceled first."""
+    orders_cancel_for_account(account=account, reason=reason)
 
 
 def _close_batched(order: Order, account: Account, holding: Holding, status: str, reason: str) -> None:

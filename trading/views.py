@@ -8,13 +8,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from kernel.errors import ApplicationError
+from kernel.htmx import wants_fragment
 from marketdata.krx import price_limits
 from marketdata.prices import latest_price
 from marketdata.selectors import stock_get
 from portfolio.models import Holding
 from portfolio.selectors import account_get_open
-from stocking.errors import ApplicationError
-from stocking.htmx import wants_fragment
 from trading import selectors
 from trading.forms import OrderTicketForm
 from trading.services import OrderRequest, order_cancel, order_place

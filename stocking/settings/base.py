@@ -51,7 +51,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "stocking.htmx.HtmxMiddleware",
+    "kernel.htmx.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
@@ -98,7 +98,7 @@ elif _db["ENGINE"] in ("django.db.backends.mysql",):
         "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'",
         "isolation_level": "read committed",
     }
-    _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci", "NAME": env("MARIADB_TEST_NAME", default=None)}
 ATOMIC_REQUESTS = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -188,10 +188,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "stocking.pagination.PagePagination",
+    "DEFAULT_PAGINATION_CLASS": "kernel.pagination.PagePagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "stocking.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "stocking.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "kernel.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "kernel.schema.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "auth": env("THROTTLE_AUTH", default="30/min"),
         "orders": env("THROTTLE_ORDERS", default="200/min"),

@@ -1,5 +1,5 @@
 """A ws process's ONE Redis subscription for many sockets: the frame that live prices
-(marketdata.fanout) and account events (trading.live) share.
+(marketdata.fanout) and account events (portfolio.live) share.
 
 The first socket starts the subscription and waits (bounded) until it is live; the
 subscription survives Redis restarts (resubscribe with backoff, then `on_resubscribed`

@@ -1,7 +1,7 @@
 """Account events inside one ws process: ONE Redis pattern subscription feeds every /ws/account/ socket.
 
 A committed transaction publishes its events, one JSON list per transaction, to
-`account:events:{db}:{user_id}` (trading.events). Each ws process subscribes once to
+`account:events:{db}:{user_id}` (portfolio.events). Each ws process subscribes once to
 `account:events:{db}:*` and hands each list to the sockets of that user in the process;
 other users' messages are dropped unread. Publishing is one synchronous PUBLISH in
 the committing process. A channels_redis group_send cost the placing request ~0.8 ms
@@ -26,10 +26,10 @@ import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from kernel.hubs import HubPerLoop, SubscriptionHub, cancel_and_wait
+from portfolio.events import account_events_prefix, event_message
 from portfolio.models import Account
-from stocking.hubs import HubPerLoop, SubscriptionHub, cancel_and_wait
-from trading.events import account_events_prefix, event_message
-from trading.selectors import account_events_after
+from portfolio.selectors import account_events_after
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from marketdata.redis import get_redis
-from trading.models import AccountEvent
+from kernel.redis import get_redis
+from portfolio.models import AccountEvent
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def _events_prefix(redis_url: str) -> str:
 
 def account_events_prefix() -> str:
     """Pub/sub channel `<prefix><user_id>`: one JSON list of event messages per committed
-    transaction; ws processes subscribe to `<prefix>*` (trading.live)."""
+    transaction; ws processes subscribe to `<prefix>*` (portfolio.live)."""
     return _events_prefix(settings.REDIS_URL)
 
 

@@ -1,11 +1,11 @@
 """/ws/account/: a user's order updates, fills and balance changes, with resume (DESIGN.md §8)."""
 
-from stocking.consumers import AuthenticatedJsonConsumer
-from trading.live import AccountStream
+from kernel.consumers import AuthenticatedJsonConsumer
+from portfolio.live import AccountStream
 
 
 class AccountConsumer(AuthenticatedJsonConsumer):
-    """Says hello, then forwards the user's AccountStream (trading.live); answers resume."""
+    """Says hello, then forwards the user's AccountStream (portfolio.live); answers resume."""
 
     stream: AccountStream | None = None
 

@@ -10,7 +10,7 @@ load limiter, not a security control (DESIGN.md §11), that is an acceptable tra
 
 from rest_framework.throttling import UserRateThrottle
 
-from marketdata.redis import get_redis
+from kernel.redis import get_redis
 
 
 class WindowedUserRateThrottle(UserRateThrottle):
