@@ -98,7 +98,11 @@ elif _db["ENGINE"] in ("django.db.backends.mysql",):
         "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'",
         "isolation_level": "read committed",
     }
-    _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci", "NAME": env("MARIADB_TEST_NAME", default=None)}
+    _db["TEST"] = {
+        "CHARSET": "utf8mb4",
+        "COLLATION": "utf8mb4_unicode_ci",
+        "NAME": env("MARIADB_TEST_NAME", default=None),
+    }
 ATOMIC_REQUESTS = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
