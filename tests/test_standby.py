@@ -1,0 +1,166 @@
+"""A standby `run_matcher` takes over within seconds when the active one dies, and never matches while it waits
+(DESIGN.md §16). Real processes, real Redis, the test database; the leader is killed with SIGKILL."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+
+from kernel.leader import LOCK_TTL_SECONDS, Leadership
+from tests.factories import StockFactory, UserFactory, open_account_for
+from trading.matcher import HEALTH_KEY, LEADER_KEY, STANDBY_HEALTH_KEY
+from trading.models import Execution, Order
+from trading.services import OrderRequest, order_place
+
+ROOT = Path(__file__).resolve().parent.parent
+# A code no other suite publishes: pub/sub channels are server-wide, other runs publish on stock:ticks too.
+CODE = "AQ7X9Z1"
+
+
+def wait_for(predicate, timeout=20.0, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"mysql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
+
+
+@pytest.fixture
+def start_matcher(settings, tmp_path):
+    processes = []
+
+    def start() -> tuple[subprocess.Popen, Path]:
+        log_path = tmp_path / f"matcher-{len(processes)}.log"
+        env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
+               "DJANGO_SETTINGS_MODULE": "stocking.settings.base", "MATCHER_HEALTH_INTERVAL_SECONDS": "0.2",
+               "PYTHONUNBUFFERED": "1"}  # fmt: skip
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", "run_matcher"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        processes.append(process)
+        return process, log_path
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+@pytest.fixture
+def resting_buy(transactional_db, store_price):
+    StockFactory(code=CODE, name="대기 테스트")
+    store_price(CODE, 70_000, base=70_000)
+    user = UserFactory()
+    open_account_for(user)
+    order, _ = order_place(
+        user=user, request=OrderRequest(CODE, "BUY", "LIMIT", quantity=3, limit_price=Decimal(69_000))
+    )
+    return order
+
+
+def _record(client, key) -> dict:
+    payload = client.get(key)
+    return json.loads(payload) if payload else {}
+
+
+def _leading(client, pid) -> bool:
+    record = _record(client, HEALTH_KEY)
+    return record.get("pid") == pid and record.get("state") == "running"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_standby_matcher_takes_over_after_sigkill_once_the_lock_lapses_and_fills_exactly_once(
+    resting_buy, start_matcher, redis_client
+):
+    first, first_log = start_matcher()
+    assert wait_for(lambda: _leading(redis_client, first.pid)), first_log.read_text()
+    second, second_log = start_matcher()
+    assert wait_for(lambda: _record(redis_client, STANDBY_HEALTH_KEY).get("pid") == second.pid), second_log.read_text()
+    standby = _record(redis_client, STANDBY_HEALTH_KEY)
+    assert standby["state"] == "standby"
+    assert standby["leader"] == redis_client.get(LEADER_KEY)
+    assert standby["leader"].startswith(f"{first.pid}:")
+    time.sleep(1.5)  # several renewals: the standby keeps waiting while the leader lives
+    assert _leading(redis_client, first.pid)
+
+    killed_at = time.monotonic()
+    first.send_signal(signal.SIGKILL)
+    assert wait_for(lambda: _leading(redis_client, second.pid), timeout=10), second_log.read_text()
+    takeover = time.monotonic() - killed_at
+    print(f"matcher takeover after SIGKILL: {takeover:.2f} s")
+    assert takeover < 5.0
+    # The dead leader's lease had between TTL-1 s and TTL left: taking over sooner would risk two matchers.
+    assert takeover >= LOCK_TTL_SECONDS - 1.0
+
+    redis_client.publish("stock:ticks", json.dumps([{"code": CODE, "close": 68_000, "volume": 5}]))
+    assert wait_for(lambda: Order.objects.get(pk=resting_buy.pk).status == "FILLED"), second_log.read_text()
+    time.sleep(0.5)
+    assert Execution.objects.filter(order=resting_buy).count() == 1
+    assert Order.objects.get(pk=resting_buy.pk).filled_quantity == 3
+
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=20) == 0
+    assert redis_client.get(LEADER_KEY) is None  # released on a clean stop
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_clean_stop_releases_the_lock_and_the_standby_takes_over_at_once(start_matcher, redis_client):
+    first, first_log = start_matcher()
+    assert wait_for(lambda: _leading(redis_client, first.pid)), first_log.read_text()
+    second, second_log = start_matcher()
+    assert wait_for(lambda: _record(redis_client, STANDBY_HEALTH_KEY).get("pid") == second.pid)
+
+    stopped_at = time.monotonic()
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=20) == 0, first_log.read_text()
+    assert wait_for(lambda: _leading(redis_client, second.pid), timeout=10), second_log.read_text()
+    # Released by compare-and-delete: no waiting for the TTL.
+    assert time.monotonic() - stopped_at < LOCK_TTL_SECONDS
+
+
+def test_only_one_of_two_contenders_leads_and_a_lapsed_lock_is_never_released_by_its_old_holder(settings):
+    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    stop = threading.Event()
+    first = Leadership(client, "test:leader", stop=stop, ttl_seconds=1.0, renew_seconds=0.2)
+    second = Leadership(client, "test:leader", stop=stop, ttl_seconds=1.0, renew_seconds=0.2)
+    assert first.wait()
+    won = threading.Event()
+    waiter = threading.Thread(target=lambda: second.wait() and won.set(), daemon=True)
+    waiter.start()
+    try:
+        assert not won.wait(1.5)  # renewed every 0.2 s: the second keeps waiting
+        assert first.held()
+        client.set("test:leader", "someone-else", xx=True)  # as if our lease had lapsed and another took it
+        assert wait_for(lambda: first.term.is_set(), timeout=3)
+        assert first.lost
+        assert not first.held()
+        first.end()
+        assert client.get("test:leader") == "someone-else"  # compare-and-delete left the other's lock alone
+        client.delete("test:leader")
+        assert won.wait(3)
+        assert second.held()
+    finally:
+        stop.set()
+        waiter.join(5)
+        second.end()
+        client.close()
