@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from kernel.parsers import MAX_JSON_DEPTH, JsonTooDeep, json_loads_bounded
+
 MAX_MESSAGE_BYTES = 4096
 NO_CHANNEL_LAYER = "__no_channel_layer__"  # an alias CHANNEL_LAYERS never defines
 # Client messages per socket: a burst of this many, refilled at this rate per second.
@@ -56,7 +58,10 @@ class JsonConsumer(AsyncWebsocketConsumer):
             await self.send_error("bad_message", f"Send JSON text frames of at most {MAX_MESSAGE_BYTES} bytes.")
             return
         try:
-            message = json.loads(text_data)
+            message = json_loads_bounded(text_data)
+        except JsonTooDeep:
+            await self.send_error("bad_message", f"Messages nest at most {MAX_JSON_DEPTH} levels.")
+            return
         except ValueError:
             await self.send_error("malformed_json", "The message is not valid JSON.")
             return

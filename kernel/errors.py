@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -40,6 +43,17 @@ class ConflictError(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
     default_message = "The request conflicts with the current state."
+
+
+class RequestTooLarge(ApplicationError):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE; the details say the limit."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "request_too_large"
+    default_message = _("The request body is too large.")
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None):
+        super().__init__(message, details=details or {"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
 
 
 # DRF exception class -> stable error code (the DRF default codes are less uniform).
@@ -83,6 +97,8 @@ def api_exception_handler(exc, context):
         if "retry_after_seconds" in exc.details:  # a limit that lifts: say when, as 429/503 should
             response["Retry-After"] = str(exc.details["retry_after_seconds"])
         return response
+    if isinstance(exc, RequestDataTooBig):  # Django's size check, where a view reads request.body
+        return api_exception_handler(RequestTooLarge(), context)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -100,6 +116,11 @@ def api_exception_handler(exc, context):
         details = {"retry_after_seconds": int(exc.wait) + 1}
     response.data = error_body(_code_for(exc), _message_for(exc), details)
     return response
+
+
+def request_too_large_response() -> JsonResponse:
+    error = RequestTooLarge()
+    return JsonResponse(error_body(error.code, error.message, error.details), status=error.status_code)
 
 
 def json_404(request, exception=None):

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
@@ -12,12 +13,19 @@ from kernel.errors import ApplicationError
 from kernel.htmx import wants_fragment
 from marketdata.krx import price_limits
 from marketdata.prices import latest_price
-from marketdata.selectors import stock_get
+from marketdata.selectors import StockNotFound, stock_get
 from portfolio.models import Holding
 from portfolio.selectors import account_get_open
 from trading import selectors
 from trading.forms import OrderTicketForm
 from trading.services import OrderRequest, order_cancel, order_place
+
+
+def _stock_or_404(code: str):
+    try:
+        return stock_get(code=code)
+    except StockNotFound as exc:
+        raise Http404(exc.message) from exc
 
 
 def _ticket_context(request, stock, form, placed=None, error=None):
@@ -42,7 +50,7 @@ def _ticket_context(request, stock, form, placed=None, error=None):
 
 @login_required
 def order_ticket(request, code: str):
-    stock = stock_get(code=code)
+    stock = _stock_or_404(code)
     form = OrderTicketForm(initial={"side": request.GET.get("side", "BUY")})
     return render(request, "trading/_order_ticket.html", _ticket_context(request, stock, form))
 
@@ -50,7 +58,7 @@ def order_ticket(request, code: str):
 @login_required
 @require_POST
 def order_ticket_submit(request, code: str):
-    stock = stock_get(code=code)
+    stock = _stock_or_404(code)
     form = OrderTicketForm(request.POST)
     placed, error = None, None
     if form.is_valid():
