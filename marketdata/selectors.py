@@ -1,4 +1,5 @@
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -197,3 +198,34 @@ def candles_list(*, stock: Stock, interval: Interval, start: datetime, end: date
         )
         for bucket_epoch, first_minute, last_minute, high, low, volume in groups
     ]
+
+
+# --- the stock master, cached per process -------------------------------------------------------
+# Placement and fills need a stock per request; the master changes only through load_stocks and
+# the admin, so each process keeps what it read for STOCK_CACHE_SECONDS (a deactivation takes
+# effect within that time).
+_stock_cache: dict[str | int, tuple[float, Stock]] = {}
+
+
+def _cached(key: str | int, read) -> Stock:
+    now = time.monotonic()
+    hit = _stock_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    stock = read()
+    expires = now + settings.STOCK_CACHE_SECONDS
+    _stock_cache[stock.code] = _stock_cache[stock.pk] = (expires, stock)
+    return stock
+
+
+def stock_get_cached(*, code: str) -> Stock:
+    """`stock_get`, from this process's cache when fresh. Raises StockNotFound."""
+    return _cached(code.upper(), lambda: stock_get(code=code))
+
+
+def stock_by_id_cached(stock_id: int) -> Stock:
+    return _cached(stock_id, lambda: Stock.objects.get(pk=stock_id))
+
+
+def stock_cache_clear() -> None:
+    _stock_cache.clear()

@@ -40,45 +40,9 @@ def event_message(event: AccountEvent) -> dict:
     }
 
 
-def account_event_record(*, account, event_type: str, payload: dict) -> AccountEvent:
-    """Number the next event of a (locked) account, inside `account_writes_batched`.
-
-    The caller holds the account row lock, so last_event_seq + 1 cannot race. The event
-    row and the account's new last_event_seq are written when the batch is, with the
-    other events and the balances, and published once the transaction commits.
-    """
-    held = account._events_held
-    if held is None:
-        raise RuntimeError("account events are recorded inside account_writes_batched")
-    account.last_event_seq += 1
-    event = AccountEvent(account=account, seq=account.last_event_seq, event_type=event_type, payload=payload)
-    held.append(event)
-    return event
-
-
-def account_events_hold(account) -> None:
-    """From now on the account's events wait in memory for `account_events_write`."""
-    account._events_held = []
-
-
-def account_events_write(account, *, release: bool = False) -> None:
-    """Insert the held events in one statement; `release` stops holding."""
-    held = account._events_held
-    if held:
-        events = AccountEvent.objects.bulk_create(held)
-        held.clear()
-        user_id = account.user_id  # one push for the lot, after commit
-        transaction.on_commit(lambda: _publish(user_id, [event_message(event) for event in events]))
-    if release:
-        account._events_held = None
-
-
-def account_events_forget(account, *, release: bool = False) -> None:
-    """After a rollback: drop the held events (they are gone from the database); `release` stops holding."""
-    if account._events_held:
-        account._events_held.clear()
-    if release:
-        account._events_held = None
+def publish_after_commit(user_id: int, events: list[AccountEvent]) -> None:
+    """Once the transaction commits, the events as one message to the user's sockets (nothing if it rolls back)."""
+    transaction.on_commit(lambda: _publish(user_id, [event_message(event) for event in events]))
 
 
 def _publish(user_id: int, messages: list[dict]) -> None:

@@ -26,11 +26,6 @@ class Account(models.Model):
     # written with the balances, so numbering an event needs no MAX() query.
     last_event_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
-    # In-memory state of a locked instance within one transaction (not columns): see
-    # portfolio.services.account_writes_batched and trading.events.account_event_record.
-    _balances_held: bool = False
-    _events_held: list | None = None
-
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "is_open"], name="one_open_account_per_user"),
@@ -76,7 +71,6 @@ class Holding(models.Model):
     last_fill_price = models.DecimalField(**WON, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    _balances_held: bool = False  # see portfolio.services.account_writes_batched
 
     class Meta:
         constraints = [

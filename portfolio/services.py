@@ -1,14 +1,12 @@
 """Every write to accounts, holdings, the ledger and watchlists (STYLE.md).
 
-Lock order, everywhere: the account row, then holding rows by stock id.
-Holding and reservation services expect the caller to hold the account lock
-inside its transaction (`account_lock`); the trading engine composes them.
+Account money moves only inside an `AccountUnitOfWork` (portfolio.unit_of_work), which takes
+the locks in the canonical order and writes each row once. The reservation and fill services
+take the unit as their first argument; the trading engine composes them inside its own unit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -23,7 +21,6 @@ from marketdata.models import Stock
 from payments.selectors import user_is_premium
 from portfolio import hooks
 from portfolio.errors import (
-    AccountNotFound,
     DuplicateWatchlistEntry,
     InsufficientFunds,
     InsufficientQuantity,
@@ -31,9 +28,9 @@ from portfolio.errors import (
     LimitReached,
     WatchlistNotFound,
 )
-from portfolio.events import account_event_record, account_events_forget, account_events_hold, account_events_write
-from portfolio.models import Account, Holding, Transaction, TransactionType, Watchlist, WatchlistItem
+from portfolio.models import Account, Transaction, TransactionType, Watchlist, WatchlistItem
 from portfolio.selectors import account_withdrawable_cash, watchlist_limits
+from portfolio.unit_of_work import AccountUnitOfWork
 
 # --- accounts ------------------------------------------------------------------
 
@@ -44,78 +41,17 @@ def account_open(*, user, starting_cash: Decimal | None = None) -> Account:
     try:
         with transaction.atomic():
             account = Account.objects.create(user=user, cash=Decimal(0), starting_cash=starting_cash)
-            _ledger_write(
-                account=account, transaction_type=TransactionType.DEPOSIT, amount=starting_cash, memo="Opening deposit"
-            )
+            work = AccountUnitOfWork.of_new_account(account)
+            ledger_write(work, transaction_type=TransactionType.DEPOSIT, amount=starting_cash, memo="Opening deposit")
+            work.commit()
     except IntegrityError as exc:
         raise ConflictError("This user already has an open account.") from exc
     return account
 
 
-def account_lock(*, user) -> Account:
-    """The user's open account, row-locked until the surrounding transaction ends."""
-    account = Account.objects.select_for_update().filter(user=user, is_open=True).first()
-    if account is None:
-        raise AccountNotFound()
-    return account
-
-
-# --- balance writes of locked rows -------------------------------------------------
-
-_BALANCE_FIELDS = {
-    Account: ["cash", "reserved_cash", "last_event_seq"],
-    Holding: ["quantity", "reserved_quantity", "average_cost", "last_fill_price", "updated_at"],
-}
-
-
-def _balances_save(row: Account | Holding) -> None:
-    """Write a locked row's balances now, unless `account_writes_batched` holds them."""
-    if not row._balances_held:
-        row.save(update_fields=_BALANCE_FIELDS[type(row)])
-
-
-@contextmanager
-def account_writes_batched(account: Account, *holdings: Holding) -> Iterator[None]:
-    """Inside, the locked account's and holdings' balances and the account's events live in memory;
-    each row is written once at the end (events in one INSERT).
-
-    For a transaction that moves one account many times (an order that fills as it is
-    placed; the matcher filling many orders of one account on one tick). On an exception
-    nothing more is written and the surrounding transaction must roll back. Before a
-    savepoint that may roll back, `account_writes_flush`; after its rollback, `account_writes_reload`.
-    """
-    rows: tuple[Account | Holding, ...] = (account, *holdings)
-    for row in rows:
-        row._balances_held = True
-    account_events_hold(account)
-    try:
-        yield
-    except BaseException:
-        account_events_forget(account, release=True)  # rolled back with the transaction
-        raise
-    finally:
-        for row in rows:
-            row._balances_held = False
-    account_writes_flush(account, *holdings)
-    account_events_write(account, release=True)
-
-
-def account_writes_flush(account: Account, *holdings: Holding) -> None:
-    for row in (account, *holdings):
-        row.save(update_fields=_BALANCE_FIELDS[type(row)])
-    account_events_write(account)
-
-
-def account_writes_reload(account: Account, *holdings: Holding) -> None:
-    """Forget in-memory changes a rolled-back savepoint undid: reread the rows (event seq too), drop held events."""
-    account_events_forget(account)
-    for row in (account, *holdings):
-        row.refresh_from_db()
-
-
-def _ledger_write(
+def ledger_write(
+    work: AccountUnitOfWork,
     *,
-    account: Account,
     transaction_type: str,
     amount: Decimal,
     stock: Stock | None = None,
@@ -130,14 +66,14 @@ def _ledger_write(
     order=None,
     execution=None,
 ) -> Transaction:
-    """Move the (locked) account's cash by `amount` and write the ledger row for it."""
+    """Move the unit's account's cash by `amount` and queue the ledger row for it. Raises InsufficientFunds."""
+    account = work.account
     before = account.cash
     after = before + amount
     if after < account.reserved_cash:
         raise InsufficientFunds(details={"available_cash": int(account.available_cash)})
     account.cash = after
-    _balances_save(account)
-    return Transaction.objects.create(
+    row = Transaction(
         account=account,
         stock=stock,
         transaction_type=transaction_type,
@@ -155,15 +91,21 @@ def _ledger_write(
         order=order,
         execution=execution,
     )
+    work.insert(row)
+    return row
 
 
-def _cash_changed(account: Account, reason: str, amount: Decimal) -> None:
-    account_event_record(
-        account=account,
-        event_type="cash.changed",
-        payload={"reason": reason, "amount": int(amount), "cash": int(account.cash),
-                 "available_cash": int(account.available_cash)},
-    )  # fmt: skip
+def _cash_changed(work: AccountUnitOfWork, reason: str, amount: Decimal) -> None:
+    account = work.account
+    work.record_event(
+        "cash.changed",
+        {
+            "reason": reason,
+            "amount": int(amount),
+            "cash": int(account.cash),
+            "available_cash": int(account.available_cash),
+        },
+    )
 
 
 def _require_positive(amount: Decimal) -> None:
@@ -172,14 +114,12 @@ def _require_positive(amount: Decimal) -> None:
 
 
 def account_deposit(*, user, amount: Decimal) -> Account:
-    """Add virtual cash to the user's open account: one DEPOSIT row."""
+    """Add virtual cash to the user's open account: one DEPOSIT row, one cash.changed event."""
     _require_positive(amount)
-    with transaction.atomic(durable=True):
-        account = account_lock(user=user)
-        with account_writes_batched(account):
-            _ledger_write(account=account, transaction_type=TransactionType.DEPOSIT, amount=amount)
-            _cash_changed(account, "deposit", amount)
-    return account
+    with AccountUnitOfWork.of_user(user=user) as work:
+        ledger_write(work, transaction_type=TransactionType.DEPOSIT, amount=amount)
+        _cash_changed(work, "deposit", amount)
+    return work.account
 
 
 def account_withdraw(*, user, amount: Decimal) -> Account:
@@ -188,18 +128,16 @@ def account_withdraw(*, user, amount: Decimal) -> Account:
     Raises InsufficientFunds (409) beyond that; nothing is written then.
     """
     _require_positive(amount)
-    with transaction.atomic(durable=True):
-        account = account_lock(user=user)
-        withdrawable = account_withdrawable_cash(account=account)
+    with AccountUnitOfWork.of_user(user=user) as work:
+        withdrawable = account_withdrawable_cash(account=work.account)
         if amount > withdrawable:
             raise InsufficientFunds(
                 f"You can withdraw at most {withdrawable:,} won now.",
                 details={"withdrawable_cash": int(withdrawable), "requested": int(amount)},
             )
-        with account_writes_batched(account):
-            _ledger_write(account=account, transaction_type=TransactionType.WITHDRAW, amount=-amount)
-            _cash_changed(account, "withdraw", -amount)
-    return account
+        ledger_write(work, transaction_type=TransactionType.WITHDRAW, amount=-amount)
+        _cash_changed(work, "withdraw", -amount)
+    return work.account
 
 
 FREE_RESET_INTERVAL = timedelta(days=30)  # premium resets are unlimited
@@ -215,13 +153,17 @@ def account_reset(*, user) -> Account:
 
     Free users may reset once per FREE_RESET_INTERVAL, counted from their last closed account's
     closed_at (checked under the account lock); premium users without limit. Raises ResetLimited (429).
+    Higher apps act on the closing account inside the same unit of work (portfolio.hooks.account_closing).
     """
-    with transaction.atomic(durable=True):
-        account = account_lock(user=user)
+    with AccountUnitOfWork.of_user(user=user) as work:
         if not user_is_premium(user=user):
             _require_reset_allowed(user=user)
-        _cancel_open_orders(account=account)
-        Account.objects.filter(pk=account.pk).update(closed_at=timezone.now(), is_open=None)
+        for closing in hooks.account_closing:  # trading cancels the account's working orders
+            closing(work, "account reset")
+        work.account.closed_at = timezone.now()
+        work.account.is_open = None
+        work.update(work.account, ["closed_at", "is_open"])
+        work.commit()  # the old account is closed before the new one opens: one open account per user
         return account_open(user=user)
 
 
@@ -239,96 +181,78 @@ def _require_reset_allowed(*, user) -> None:
         )
 
 
-def _cancel_open_orders(*, account: Account) -> None:
-    for closing in hooks.account_closing:  # trading cancels the account's working orders
-        closing(account, "account reset")
-
-
 def account_adjust(*, account_id: int, amount: Decimal, reason: str, staff_user) -> Transaction:
     """A staff correction: one ADJUSTMENT row with the reason and who made it."""
     if not amount or amount != amount.to_integral_value():
         raise InvalidInput(details={"amount": ["Enter a non-zero whole number of won."]})
     if not reason.strip():
         raise InvalidInput(details={"reason": ["Say why the balance is corrected."]})
-    with transaction.atomic(durable=True):
-        account = Account.objects.select_for_update().get(pk=account_id)
-        with account_writes_batched(account):
-            row = _ledger_write(
-                account=account,
-                transaction_type=TransactionType.ADJUSTMENT,
-                amount=Decimal(amount),
-                memo=reason.strip()[:200],
-                created_by=staff_user,
-            )
-            _cash_changed(account, "adjustment", Decimal(amount))
+    with AccountUnitOfWork.of_account(account_id=account_id) as work:
+        row = ledger_write(
+            work,
+            transaction_type=TransactionType.ADJUSTMENT,
+            amount=Decimal(amount),
+            memo=reason.strip()[:200],
+            created_by=staff_user,
+        )
+        _cash_changed(work, "adjustment", Decimal(amount))
     return row
 
 
-# --- reservations (caller holds the account lock) ----------------------------------
+# --- reservations and fills, inside a unit of work (trading composes these) -----------------
 
 
-def account_reserve_cash(*, account: Account, amount: Decimal) -> None:
+def account_reserve_cash(work: AccountUnitOfWork, *, amount: Decimal) -> None:
+    account = work.account
     if amount > account.available_cash:
         raise InsufficientFunds(details={"available_cash": int(account.available_cash), "required": int(amount)})
     account.reserved_cash += amount
-    _balances_save(account)
 
 
-def account_release_cash(*, account: Account, amount: Decimal) -> None:
-    if amount > account.reserved_cash:
+def account_release_cash(work: AccountUnitOfWork, *, amount: Decimal) -> None:
+    if amount > work.account.reserved_cash:
         raise ConflictError("Releasing more cash than is reserved.")
-    account.reserved_cash -= amount
-    _balances_save(account)
+    work.account.reserved_cash -= amount
 
 
-def holding_lock(*, account: Account, stock: Stock) -> Holding:
-    holding, _ = Holding.objects.select_for_update().get_or_create(account=account, stock=stock)
-    return holding
-
-
-def holding_reserve_quantity(*, holding: Holding, quantity: int) -> None:
+def holding_reserve_quantity(work: AccountUnitOfWork, *, stock_id: int, quantity: int) -> None:
+    holding = work.holding(stock_id)
     if quantity > holding.available_quantity:
         raise InsufficientQuantity(details={"available_quantity": holding.available_quantity, "required": quantity})
     holding.reserved_quantity += quantity
-    _balances_save(holding)
 
 
-def holding_release_quantity(*, holding: Holding, quantity: int) -> None:
+def holding_release_quantity(work: AccountUnitOfWork, *, stock_id: int, quantity: int) -> None:
+    holding = work.holding(stock_id)
     if quantity > holding.reserved_quantity:
         raise ConflictError("Releasing more shares than are reserved.")
     holding.reserved_quantity -= quantity
-    _balances_save(holding)
-
-
-# --- fills (caller holds the account lock) --------------------------------------
 
 
 def holding_apply_buy(
+    work: AccountUnitOfWork,
     *,
-    account: Account,
     stock: Stock,
     quantity: int,
     price: Decimal,
     commission: Decimal,
     release_reserved_cash: Decimal = Decimal(0),
-    holding: Holding | None = None,
     order=None,
     execution=None,
 ) -> Transaction:
     """Book a bought lot: the BUY row (−price×qty−commission), average cost including commission.
 
-    `release_reserved_cash` is the part of the order's reservation this fill consumes;
-    `holding`, if given, is the caller's already locked row (saves a second lock).
+    `release_reserved_cash` is the part of the order's reservation this fill consumes.
     """
     cost = price * quantity + commission
-    account.reserved_cash -= release_reserved_cash
-    holding = holding or holding_lock(account=account, stock=stock)
+    work.account.reserved_cash -= release_reserved_cash
+    work.lock_holdings([stock.pk])
+    holding = work.holding(stock.pk)
     holding.average_cost = (holding.average_cost * holding.quantity + cost) / (holding.quantity + quantity)
     holding.quantity += quantity
     holding.last_fill_price = price
-    _balances_save(holding)
-    return _ledger_write(
-        account=account,
+    return ledger_write(
+        work,
         transaction_type=TransactionType.BUY,
         amount=-cost,
         stock=stock,
@@ -341,15 +265,14 @@ def holding_apply_buy(
 
 
 def holding_apply_sell(
+    work: AccountUnitOfWork,
     *,
-    account: Account,
     stock: Stock,
     quantity: int,
     price: Decimal,
     commission: Decimal,
     tax: Decimal,
     release_reserved_quantity: int = 0,
-    holding: Holding | None = None,
     order=None,
     execution=None,
 ) -> Transaction:
@@ -357,7 +280,8 @@ def holding_apply_sell(
 
     realized P&L = proceeds − commission − tax − average cost × quantity.
     """
-    holding = holding or holding_lock(account=account, stock=stock)
+    work.lock_holdings([stock.pk])
+    holding = work.holding(stock.pk)
     unreserved = holding.quantity - holding.reserved_quantity + release_reserved_quantity
     if quantity > unreserved or release_reserved_quantity > holding.reserved_quantity:
         raise InsufficientQuantity(details={"available_quantity": holding.available_quantity, "required": quantity})
@@ -368,9 +292,8 @@ def holding_apply_sell(
     if holding.quantity == 0:
         holding.average_cost = Decimal(0)
     holding.last_fill_price = price
-    _balances_save(holding)
-    return _ledger_write(
-        account=account,
+    return ledger_write(
+        work,
         transaction_type=TransactionType.SELL,
         amount=proceeds,
         stock=stock,

@@ -8,6 +8,16 @@ from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory, open_ac
 
 
 @pytest.fixture(autouse=True)
+def _fresh_stock_cache():
+    """Stocks made by one test are not served from the process's stock cache to the next."""
+    from marketdata.selectors import stock_cache_clear
+
+    stock_cache_clear()
+    yield
+    stock_cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _clean_redis():
     """Each test starts with an empty Redis test database (throttles, prices, channels)."""
     client = redis_lib.Redis.from_url(settings.REDIS_URL)

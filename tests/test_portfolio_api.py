@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from portfolio.models import Account, Transaction, TransactionType
 from portfolio.services import holding_apply_buy, holding_apply_sell
+from portfolio.unit_of_work import AccountUnitOfWork
 from tests.factories import UserFactory
 from tests.helpers import assert_error
 
@@ -19,18 +20,16 @@ def ledger_count():
 
 
 def buy(account, stock, quantity, price, commission=0):
-    with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk)
+    with AccountUnitOfWork.of_account(account_id=account.pk) as work:
         return holding_apply_buy(
-            account=locked, stock=stock, quantity=quantity, price=Decimal(price), commission=Decimal(commission)
+            work, stock=stock, quantity=quantity, price=Decimal(price), commission=Decimal(commission)
         )
 
 
 def sell(account, stock, quantity, price, commission=0, tax=0):
-    with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk)
+    with AccountUnitOfWork.of_account(account_id=account.pk) as work:
         return holding_apply_sell(
-            account=locked, stock=stock, quantity=quantity, price=Decimal(price),
+            work, stock=stock, quantity=quantity, price=Decimal(price),
             commission=Decimal(commission), tax=Decimal(tax),
         )  # fmt: skip
 

@@ -35,9 +35,3 @@ class OrderNotCancelable(ConflictError):
 class IdempotencyConflict(ConflictError):
     code = "idempotency_conflict"
     default_message = "This client_order_id was already used for a different order."
-
-
-class OrderStateChanged(ConflictError):
-    """A compare-and-set lost a race: the order moved on since it was read."""
-
-    code = "order_state_changed"

@@ -1,43 +1,38 @@
-"""Every write of the order engine: place, fill, cancel, expire, match (DESIGN.md §6, STYLE.md).
+"""Every write of the order engine: place, fill, cancel, expire, match (docs/architecture.md, STYLE.md).
 
-Lock order everywhere: the account row, then its holding row(s) by stock id,
-then order rows. Placement and cancel take their account lock first, so a
-cancel racing a fill on the same order is decided by whoever locks first;
-the loser sees the new state (compare-and-set on status) and backs off.
+Each operation moves one account inside portfolio's `AccountUnitOfWork`: it locks the account,
+then the account's holdings by stock id, then its orders by id, and writes each row once at the
+end (an order that fills as it arrives is inserted once, already filled). A cancel racing a fill
+of the same order is decided by whoever locks the account first; order updates are also
+compare-and-set, so a writer that bypassed the lock would fail loudly rather than double-fill.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from marketdata.models import Stock
 from marketdata.prices import Quote, latest_price
-from marketdata.selectors import stock_get
+from marketdata.selectors import stock_by_id_cached, stock_get_cached
 from portfolio.errors import InsufficientFunds
-from portfolio.events import account_event_record
-from portfolio.models import Account, Holding
 from portfolio.services import (
-    account_lock,
     account_release_cash,
     account_reserve_cash,
-    account_writes_batched,
-    account_writes_flush,
-    account_writes_reload,
     holding_apply_buy,
     holding_apply_sell,
-    holding_lock,
     holding_release_quantity,
     holding_reserve_quantity,
 )
+from portfolio.unit_of_work import AccountUnitOfWork, row_id
 from trading import rules
 from trading.errors import (
     IdempotencyConflict,
@@ -46,7 +41,6 @@ from trading.errors import (
     OrderNotCancelable,
     OrderNotFound,
     OrderRejected,
-    OrderStateChanged,
 )
 from trading.models import WORKING_STATUSES, Book, Execution, Order, OrderStatus, OrderType, Side, TimeInForce
 
@@ -68,6 +62,10 @@ _CLOSE_EVENTS: dict[str, str] = {
 # Books that a falling price wakes (price <= trigger) and a rising one (price >= trigger).
 _WAKES_ON_FALL = (Book.BUY_LIMIT, Book.SELL_STOP)
 _WAKES_ON_RISE = (Book.SELL_LIMIT, Book.BUY_STOP)
+# What a fill or a close changes on an order row, written once by the unit of work.
+_FILL_FIELDS = ["filled_quantity", "average_fill_price", "status", "reserved_cash", "reserved_quantity",
+                "book", "trigger_price", "closed_at"]  # fmt: skip
+_CLOSE_FIELDS = ["status", "reserved_cash", "reserved_quantity", "book", "trigger_price", "reject_reason", "closed_at"]
 
 
 @dataclass(frozen=True)
@@ -115,61 +113,56 @@ def _validate_shape(request: OrderRequest) -> None:
 
 
 def order_place(*, user, request: OrderRequest) -> tuple[Order, bool]:
-    """Accept an order, reserve what it needs, and execute what can execute now.
+    """Accept an order, reserve what it needs, and execute what can execute now, in one unit of work.
 
-    Returns (order, created). A retry with the same client_order_id returns the
-    original order (created=False); different parameters raise IdempotencyConflict.
-    Raises OrderRejected/InvalidPrice (400), StockNotFound (404), NoFreshPrice,
-    MarketClosed, InsufficientFunds, InsufficientQuantity (409). Nothing is written then.
+    Returns (order, created). A retry with the same client_order_id returns the original order
+    (created=False); different parameters raise IdempotencyConflict. Raises OrderRejected/InvalidPrice
+    (400), StockNotFound (404), NoFreshPrice, MarketClosed, InsufficientFunds, InsufficientQuantity
+    (409), AccountBusy (503). Nothing is written then.
     """
     _validate_shape(request)
-    stock = stock_get(code=request.stock_code)
+    stock = stock_get_cached(code=request.stock_code)
     if not stock.is_active:
         raise OrderRejected(f"{stock.name} ({stock.code}) is not tradable.", details={"stock_code": ["inactive"]})
     now = timezone.now()
     quote = latest_price(stock.code)  # read before taking locks: no network call under a row lock
     fresh = quote if quote is not None and quote.is_fresh() else None
 
-    with transaction.atomic(durable=True):
-        account = account_lock(user=user)
+    with AccountUnitOfWork.of_user(user=user) as work:
         if request.client_order_id:
-            existing = (
-                Order.objects.select_related("stock")
-                .filter(account=account, client_order_id=request.client_order_id)
-                .first()
-            )
+            existing = Order.objects.filter(account_id=work.account.pk, client_order_id=request.client_order_id).first()
             if existing is not None:
+                existing.stock = stock_by_id_cached(existing.stock_id)
                 if not request.same_as(existing):
                     raise IdempotencyConflict(details={"order_id": existing.pk})
                 return existing, False
         if not rules.market_is_open(now):
             raise MarketClosed()
         _check_prices(request, quote=quote, fresh=fresh)
-        holding = holding_lock(account=account, stock=stock)
-        with account_writes_batched(account, holding):
-            order = Order(
-                account=account,
-                stock=stock,
-                side=request.side,
-                order_type=request.order_type,
-                time_in_force=request.time_in_force,
-                quantity=request.quantity,
-                limit_price=request.limit_price,
-                stop_price=request.stop_price,
-                client_order_id=request.client_order_id or None,
-                expires_at=rules.day_order_expiry(now) if request.time_in_force == TimeInForce.DAY else None,
-                status=OrderStatus.OPEN,
-            )
-            order.fills = []
-            if order.side == Side.BUY:
-                order.reserved_cash = rules.buy_reservation(_reservation_price(order, fresh), order.quantity)
-                account_reserve_cash(account=account, amount=order.reserved_cash)
-            else:
-                holding_reserve_quantity(holding=holding, quantity=order.quantity)
-                order.reserved_quantity = order.quantity
-            order.save()
-            account_event_record(account=account, event_type="order.accepted", payload=order_payload(order))
-            _execute_on_arrival(order, account, holding, fresh)
+        work.lock_holdings([stock.pk])
+        order = Order(
+            account=work.account,
+            stock=stock,
+            side=request.side,
+            order_type=request.order_type,
+            time_in_force=request.time_in_force,
+            quantity=request.quantity,
+            limit_price=request.limit_price,
+            stop_price=request.stop_price,
+            client_order_id=request.client_order_id or None,
+            expires_at=rules.day_order_expiry(now) if request.time_in_force == TimeInForce.DAY else None,
+            status=OrderStatus.OPEN,
+        )
+        order.fills = []
+        if order.side == Side.BUY:
+            order.reserved_cash = rules.buy_reservation(_reservation_price(order, fresh), order.quantity)
+            account_reserve_cash(work, amount=order.reserved_cash)
+        else:
+            holding_reserve_quantity(work, stock_id=stock.pk, quantity=order.quantity)
+            order.reserved_quantity = order.quantity
+        work.insert(order)  # inserted at commit, in the state execution on arrival leaves it
+        work.record_event("order.accepted", order_payload(order))
+        _execute_on_arrival(work, order, fresh)
     return order, True
 
 
@@ -202,25 +195,25 @@ def _stop(order: Order) -> Decimal:
     return cast(Decimal, order.stop_price)  # STOP and STOP_LIMIT orders always have one
 
 
-def _execute_on_arrival(order: Order, account: Account, holding: Holding, fresh: Quote | None) -> None:
+def _execute_on_arrival(work: AccountUnitOfWork, order: Order, fresh: Quote | None) -> None:
     if order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
         if fresh is not None and _stop_crossed(order, fresh.price):
-            _trigger_stop(order, account, holding, fresh.price, fresh.volume)
+            _trigger_stop(work, order, fresh.price, fresh.volume)
         else:
-            _rest(order)
+            _rest(work, order)
         return
     if order.order_type == OrderType.MARKET:
         fresh = cast(Quote, fresh)  # checked by _check_prices
-        _execute_at_market(order, account, holding, fresh.price, fresh.volume)
+        _execute_at_market(work, order, fresh.price, fresh.volume)
         return
     # LIMIT: marketable now fills at the current price (never beyond the limit); the rest rests or ends
     if fresh is not None and _limit_crossed(order, fresh.price):
-        _execute_limit(order, account, holding, fresh.price, fresh.volume)
+        _execute_limit(work, order, fresh.price, fresh.volume)
     if order.is_working:
         if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            _close(order, account, holding, OrderStatus.CANCELED, f"{order.time_in_force}: nothing more fills now")
+            _close(work, order, OrderStatus.CANCELED, f"{order.time_in_force}: nothing more fills now")
         else:
-            _rest(order)
+            _rest(work, order)
 
 
 def _limit_crossed(order: Order, price: Decimal) -> bool:
@@ -235,67 +228,69 @@ def _fillable(order: Order, cap: int | None) -> int:
     return order.remaining_quantity if cap is None else min(order.remaining_quantity, cap)
 
 
-def _execute_limit(order, account, holding, price: Decimal, volume: int | None) -> int:
+def _execute_limit(work: AccountUnitOfWork, order: Order, price: Decimal, volume: int | None) -> int:
     quantity = _fillable(order, rules.fill_cap(volume))
     if order.time_in_force == TimeInForce.FOK and quantity < order.remaining_quantity:
         return 0  # all or nothing: the caller cancels it
     if quantity > 0:
-        order_fill(order=order, account=account, holding=holding, quantity=quantity, price=price)
+        order_fill(work, order=order, quantity=quantity, price=price)
     return quantity
 
 
-def _execute_at_market(order, account, holding, price: Decimal, volume: int | None) -> None:
+def _execute_at_market(work: AccountUnitOfWork, order: Order, price: Decimal, volume: int | None) -> None:
     """Market orders (and triggered stops) fill now at the tick price; they never rest."""
     fill_price = rules.slipped_price(price, buying=order.side == Side.BUY)
     quantity = _fillable(order, rules.fill_cap(volume))
     if order.time_in_force == TimeInForce.FOK and quantity < order.remaining_quantity:
-        _close(order, account, holding, OrderStatus.CANCELED, "FOK: the whole quantity cannot fill now")
+        _close(work, order, OrderStatus.CANCELED, "FOK: the whole quantity cannot fill now")
         return
     if quantity > 0:
-        order_fill(order=order, account=account, holding=holding, quantity=quantity, price=fill_price, resting=False)
+        order_fill(work, order=order, quantity=quantity, price=fill_price, resting=False)
     if order.is_working:
-        _close(order, account, holding, OrderStatus.CANCELED, "market order: no more volume at this price")
+        _close(work, order, OrderStatus.CANCELED, "market order: no more volume at this price")
 
 
-def _trigger_stop(order, account, holding, price: Decimal, volume: int | None) -> None:
+def _trigger_stop(work: AccountUnitOfWork, order: Order, price: Decimal, volume: int | None) -> None:
     """A crossed stop becomes a market order (STOP) or a resting limit (STOP_LIMIT)."""
     order.triggered_at = timezone.now()
-    Order.objects.filter(pk=order.pk).update(triggered_at=order.triggered_at)
+    work.update(order, ["triggered_at"])
     if order.order_type == OrderType.STOP:
-        _execute_at_market(order, account, holding, price, volume)
+        _execute_at_market(work, order, price, volume)
         return
     if _limit_crossed(order, price):
-        _execute_limit(order, account, holding, price, volume)
+        _execute_limit(work, order, price, volume)
     if order.is_working:
-        _rest(order, book=_RESTING_BOOK[(order.side, OrderType.LIMIT)], trigger=order.limit_price)
+        _rest(work, order, book=_RESTING_BOOK[(order.side, OrderType.LIMIT)], trigger=order.limit_price)
 
 
-def _rest(order: Order, *, book: str | None = None, trigger: Decimal | None = None) -> None:
+def _rest(work: AccountUnitOfWork, order: Order, *, book: str | None = None, trigger: Decimal | None = None) -> None:
     order.book = book or _RESTING_BOOK[(order.side, order.order_type)]
     order.trigger_price = trigger or (
         order.stop_price if order.book in (Book.BUY_STOP, Book.SELL_STOP) else order.limit_price
     )
-    Order.objects.filter(pk=order.pk).update(book=order.book, trigger_price=order.trigger_price)
+    work.update(order, ["book", "trigger_price"])
 
 
 def order_fill(
-    *, order: Order, account: Account, holding: Holding, quantity: int, price: Decimal, resting: bool = True
+    work: AccountUnitOfWork, *, order: Order, quantity: int, price: Decimal, resting: bool = True
 ) -> Execution:
-    """The one place a fill happens (caller holds the account, holding and order locks).
+    """The one place a fill happens (inside the unit of work that locked the order's account, holding, order).
 
-    Writes the execution, the BUY/SELL ledger row with commission and tax, the
-    holding change, settles the reservation (a buy that keeps resting keeps
-    limit × remaining + commission), moves the status by compare-and-set, and
+    Queues the execution and the BUY/SELL ledger row with commission and tax, changes the holding,
+    settles the reservation (a buy that keeps resting keeps limit × remaining + commission), moves
+    the order's status (written guarded: compare-and-set on status and filled quantity), and
     records the account event.
     """
     value = price * quantity
     commission = rules.commission_for(value)
     tax = rules.sell_tax_for(value) if order.side == Side.SELL else Decimal(0)
     amount = -(value + commission) if order.side == Side.BUY else value - commission - tax
-    execution = Execution.objects.create(
+    account = work.account
+    execution = Execution(
         order=order, account=account, stock=order.stock, side=order.side, quantity=quantity, price=price,
         commission=commission, tax=tax, amount=amount,
     )  # fmt: skip
+    work.insert(execution)
     if order.fills is not None:
         order.fills.insert(0, execution)
     filled_before = order.filled_quantity
@@ -305,42 +300,28 @@ def order_fill(
         if resting and remaining_after and order.limit_price is not None:
             keep = min(order.reserved_cash, rules.buy_reservation(order.limit_price, remaining_after))
         holding_apply_buy(
-            account=account, stock=order.stock, quantity=quantity, price=price, commission=commission,
-            release_reserved_cash=order.reserved_cash - keep, holding=holding, order=order, execution=execution,
+            work, stock=order.stock, quantity=quantity, price=price, commission=commission,
+            release_reserved_cash=order.reserved_cash - keep, order=order, execution=execution,
         )  # fmt: skip
         order.reserved_cash = keep
     else:
         holding_apply_sell(
-            account=account, stock=order.stock, quantity=quantity, price=price, commission=commission, tax=tax,
-            release_reserved_quantity=quantity, holding=holding, order=order, execution=execution,
+            work, stock=order.stock, quantity=quantity, price=price, commission=commission, tax=tax,
+            release_reserved_quantity=quantity, order=order, execution=execution,
         )  # fmt: skip
         order.reserved_quantity -= quantity
     order.average_fill_price = ((order.average_fill_price or 0) * filled_before + value) / (filled_before + quantity)
     order.filled_quantity = filled_before + quantity
     filled = order.filled_quantity == order.quantity
     order.status = OrderStatus.FILLED if filled else OrderStatus.PARTIALLY_FILLED
-    now = order.updated_at = timezone.now()
     if filled:
-        order.book, order.trigger_price, order.closed_at = None, None, now
-    changed = Order.objects.filter(pk=order.pk, status__in=WORKING_STATUSES, filled_quantity=filled_before).update(
-        filled_quantity=order.filled_quantity,
-        average_fill_price=order.average_fill_price,
-        status=order.status,
-        reserved_cash=order.reserved_cash,
-        reserved_quantity=order.reserved_quantity,
-        book=order.book,
-        trigger_price=order.trigger_price,
-        closed_at=order.closed_at,
-        updated_at=now,
-    )
-    if changed != 1:
-        raise OrderStateChanged(f"Order {order.pk} changed while filling.")
-    account_event_record(
-        account=account,
-        event_type="order.filled" if filled else "order.partially_filled",
-        payload={
+        order.book, order.trigger_price, order.closed_at = None, None, timezone.now()
+    work.update(order, _FILL_FIELDS, guard=Q(status__in=WORKING_STATUSES, filled_quantity=filled_before))
+    work.record_event(
+        "order.filled" if filled else "order.partially_filled",
+        {
             **order_payload(order),
-            "execution": {"id": execution.pk, "quantity": quantity, "price": int(price),
+            "execution": {"id": row_id(execution), "quantity": quantity, "price": int(price),
                           "commission": int(commission), "tax": int(tax)},
             "cash": int(account.cash),
             "available_cash": int(account.available_cash),
@@ -349,39 +330,34 @@ def order_fill(
     return execution
 
 
-def _close(order: Order, account: Account, holding: Holding | None, status: str, reason: str = "") -> None:
+def _close(work: AccountUnitOfWork, order: Order, status: str, reason: str = "") -> None:
     """End a working order (canceled, expired, rejected) and release what it still holds."""
     if order.reserved_cash:
-        account_release_cash(account=account, amount=order.reserved_cash)
+        account_release_cash(work, amount=order.reserved_cash)
     if order.reserved_quantity:  # a sell: its holding exists
-        holding_release_quantity(holding=cast(Holding, holding), quantity=order.reserved_quantity)
-    now = timezone.now()
-    changed = Order.objects.filter(pk=order.pk, status__in=WORKING_STATUSES).update(
-        status=status, reserved_cash=0, reserved_quantity=0, book=None, trigger_price=None,
-        reject_reason=reason[:200], closed_at=now, updated_at=now,
-    )  # fmt: skip
-    if changed != 1:
-        raise OrderStateChanged(f"Order {order.pk} is no longer working.")
+        holding_release_quantity(work, stock_id=order.stock_id, quantity=order.reserved_quantity)
     order.status, order.reserved_cash, order.reserved_quantity = status, Decimal(0), 0
-    order.book, order.trigger_price, order.reject_reason, order.closed_at = None, None, reason[:200], now
-    order.updated_at = now
-    event_type = _CLOSE_EVENTS[status]
-    account_event_record(
-        account=account,
-        event_type=event_type,
-        payload={**order_payload(order), "cash": int(account.cash), "available_cash": int(account.available_cash)},
+    order.book, order.trigger_price, order.reject_reason = None, None, reason[:200]
+    order.closed_at = timezone.now()
+    work.update(order, _CLOSE_FIELDS, guard=Q(status__in=WORKING_STATUSES))
+    work.record_event(
+        _CLOSE_EVENTS[status],
+        {**order_payload(order), "cash": int(work.account.cash), "available_cash": int(work.account.available_cash)},
     )
 
 
-def _lock_order_context(order_filter: Q) -> tuple[Order, Account, Holding]:
-    """Lock account, holding, then the order, in the documented order."""
-    ids = Order.objects.filter(order_filter).values_list("account_id", "stock_id").first()
-    if ids is None:
+@contextmanager
+def _one_order(order_filter: Q) -> Iterator[tuple[AccountUnitOfWork, Order]]:
+    """A unit of work on one order's account: the account, the order's holding, then the order."""
+    found = Order.objects.filter(order_filter).values_list("pk", "account_id", "stock_id").first()
+    if found is None:
         raise OrderNotFound()
-    account = Account.objects.select_for_update().get(pk=ids[0])
-    holding = holding_lock(account=account, stock=Stock(pk=ids[1]))
-    order = Order.objects.select_for_update().select_related("stock").get(order_filter)
-    return order, account, holding
+    order_id, account_id, stock_id = found
+    with AccountUnitOfWork.of_account(account_id=account_id) as work:
+        work.lock_holdings([stock_id])
+        (order,) = work.lock_orders(Order.objects.filter(pk=order_id))
+        order.stock = stock_by_id_cached(stock_id)
+        yield work, order
 
 
 def order_cancel(*, user, order_id: int) -> Order:
@@ -389,82 +365,51 @@ def order_cancel(*, user, order_id: int) -> Order:
 
     Another user's order is OrderNotFound (404); a filled/canceled one OrderNotCancelable (409).
     """
-    with transaction.atomic(durable=True):
-        order, account, holding = _lock_order_context(Q(pk=order_id, account__user=user))
+    with _one_order(Q(pk=order_id, account__user=user)) as (work, order):
         if not order.is_working:
             raise OrderNotCancelable(
                 f"Order {order.pk} is {order.status.lower().replace('_', ' ')}; it cannot be canceled."
             )
-        _close_batched(order, account, holding, OrderStatus.CANCELED, "canceled by you")
+        _close(work, order, OrderStatus.CANCELED, "canceled by you")
     return order
 
 
 def order_cancel_by_staff(*, order_id: int, staff_user) -> Order:
-    with transaction.atomic(durable=True):
-        order, account, holding = _lock_order_context(Q(pk=order_id))
+    with _one_order(Q(pk=order_id)) as (work, order):
         if not order.is_working:
             raise OrderNotCancelable(f"Order {order.pk} is {order.status}; it cannot be canceled.")
-        _close_batched(
-            order, account, holding, OrderStatus.CANCELED, f"canceled by staff ({staff_user.get_username()})"
-        )
+        _close(work, order, OrderStatus.CANCELED, f"canceled by staff ({staff_user.get_username()})")
     return order
 
 
-def orders_cancel_for_account(*, account: Account, reason: str) -> int:
-    """Cancel every working order of a (locked) account, e.g. when it is reset."""
-    orders = list(
-        Order.objects.select_for_update().select_related("stock")
-        .filter(account=account, status__in=WORKING_STATUSES).order_by("stock_id", "id")
-    )  # fmt: skip
-    holdings = {h.stock_id: h for h in Holding.objects.select_for_update().filter(account=account).order_by("stock_id")}
-    if not orders:
-        return 0
-    with account_writes_batched(account, *_released_holdings(orders, holdings)):
-        for order in orders:
-            _close(order, account, holdings.get(order.stock_id), OrderStatus.CANCELED, reason)
-    return len(orders)
-
-
-def orders_cancel_on_close(account: Account, reason: str) -> None:
+def orders_cancel_on_close(work: AccountUnitOfWork, reason: str) -> int:
     """portfolio.hooks.account_closing: a closing account's working orders are canceled first."""
-    orders_cancel_for_account(account=account, reason=reason)
-
-
-def _close_batched(order: Order, account: Account, holding: Holding, status: str, reason: str) -> None:
-    """`_close` one locked order in its own batched writes: the account row once, its holding only if shares return."""
-    with account_writes_batched(account, *_released_holdings([order], {holding.stock_id: holding})):
-        _close(order, account, holding, status, reason)
-
-
-def _released_holdings(orders: list[Order], holdings: dict[int, Holding]) -> list[Holding]:
-    """The locked holdings that closing these orders changes (working sells release shares): only those are written."""
-    stock_ids = sorted({o.stock_id for o in orders if o.is_working and o.reserved_quantity})
-    return [holdings[stock_id] for stock_id in stock_ids if stock_id in holdings]
+    working = Order.objects.filter(account_id=work.account.pk, status__in=WORKING_STATUSES)
+    work.lock_holdings(working.values_list("stock_id", flat=True).distinct())
+    orders = work.lock_orders(working)
+    for order in orders:
+        order.stock = stock_by_id_cached(order.stock_id)
+        _close(work, order, OrderStatus.CANCELED, reason)
+    return len(orders)
 
 
 def orders_expire(*, now=None) -> int:
     """Expire DAY orders whose session has ended (15:30 KST, or midnight KST without market hours)."""
     now = now or timezone.now()
-    by_account: dict[int, list[int]] = defaultdict(list)
-    for order_id, account_id in Order.objects.filter(
+    by_account: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for order_id, account_id, stock_id in Order.objects.filter(
         status__in=WORKING_STATUSES, time_in_force=TimeInForce.DAY, expires_at__lte=now
-    ).values_list("id", "account_id"):
-        by_account[account_id].append(order_id)
+    ).values_list("id", "account_id", "stock_id"):
+        by_account[account_id].append((order_id, stock_id))
     expired = 0
-    for account_id, order_ids in by_account.items():
-        with transaction.atomic(durable=True):
-            account = Account.objects.select_for_update().get(pk=account_id)
-            holdings = {
-                h.stock_id: h for h in Holding.objects.select_for_update().filter(account=account).order_by("stock_id")
-            }
-            orders = list(
-                Order.objects.select_for_update().select_related("stock").filter(pk__in=order_ids).order_by("id")
-            )
-            with account_writes_batched(account, *_released_holdings(orders, holdings)):
-                for order in orders:
-                    if order.is_working:
-                        _close(order, account, holdings.get(order.stock_id), OrderStatus.EXPIRED, "day order ended")
-                        expired += 1
+    for account_id, orders in by_account.items():
+        with AccountUnitOfWork.of_account(account_id=account_id) as work:
+            work.lock_holdings(stock_id for _, stock_id in orders)
+            for order in work.lock_orders(Order.objects.filter(pk__in=[order_id for order_id, _ in orders])):
+                if order.is_working:
+                    order.stock = stock_by_id_cached(order.stock_id)
+                    _close(work, order, OrderStatus.EXPIRED, "day order ended")
+                    expired += 1
     return expired
 
 
@@ -496,8 +441,8 @@ def order_candidates(*, stock_id: int, price: Decimal) -> list[tuple[int, int]]:
 def orders_match_tick(*, stock: Stock, price: Decimal, volume: int | None = None) -> MatchResult:
     """Fill crossing limit orders and trigger crossed stops for one price of one stock.
 
-    Time priority by order id; each account's orders in one transaction; a
-    realistic fill model shares the tick's volume among them.
+    Time priority by order id; each account's orders in one unit of work; a realistic fill
+    model shares the tick's volume among them.
     """
     result = MatchResult()
     candidates = order_candidates(stock_id=stock.pk, price=price)
@@ -532,54 +477,47 @@ class UnaffordableFill(Exception):
 
 
 def _reject_unaffordable(order_id: int) -> None:
-    with transaction.atomic(durable=True):
-        order, account, holding = _lock_order_context(Q(pk=order_id))
+    with _one_order(Q(pk=order_id)) as (work, order):
         if order.is_working:
-            _close_batched(
-                order, account, holding, OrderStatus.REJECTED, "not enough cash for the fill at current fees"
-            )
+            _close(work, order, OrderStatus.REJECTED, "not enough cash for the fill at current fees")
     logger.warning("order %s rejected: not enough cash for its fill at current fees", order_id)
 
 
 def _match_account(account_id, order_ids, stock, price: Decimal, cap: int | None, result: MatchResult) -> int | None:
-    """One account's crossing orders in one transaction; returns the volume left for the next account."""
-    with transaction.atomic(durable=True):
-        account = Account.objects.select_for_update().get(pk=account_id)
-        holding = holding_lock(account=account, stock=stock)
-        orders = Order.objects.select_for_update().select_related("stock").filter(pk__in=order_ids).order_by("id")
-        with account_writes_batched(account, holding):
-            for order in orders:
-                cap = _match_order(order, account, holding, price, cap, result)
+    """One account's crossing orders in one unit of work; returns the volume left for the next account."""
+    with AccountUnitOfWork.of_account(account_id=account_id) as work:
+        work.lock_holdings([stock.pk])
+        for order in work.lock_orders(Order.objects.filter(pk__in=order_ids)):
+            order.stock = stock
+            cap = _match_order(work, order, price, cap, result)
     return cap
 
 
-def _match_order(order, account, holding, price: Decimal, cap: int | None, result: MatchResult) -> int | None:
+def _match_order(work: AccountUnitOfWork, order: Order, price: Decimal, cap: int | None, result: MatchResult):
     """Match one crossing order; returns the volume left."""
     filled_before = order.filled_quantity
-    # Only a triggered stop buy can outrun its reservation: it alone pays for a savepoint,
-    # and what is held in memory so far is written first, so that its rollback keeps it.
-    savepoint: AbstractContextManager = nullcontext()
-    if order.book == Book.BUY_STOP:
-        account_writes_flush(account, holding)
-        savepoint = transaction.atomic()
-    try:
-        with savepoint:
-            _match_one(order, account, holding, price, cap, result)
-    except InsufficientFunds as exc:
-        if isinstance(savepoint, nullcontext):
-            # Nothing was rolled back, so the account's whole transaction must be. Only a fee
+    if order.book != Book.BUY_STOP:
+        try:
+            _match_one(work, order, price, cap, result)
+        except InsufficientFunds as exc:
+            # Nothing can be undone alone, so the account's whole unit of work rolls back. Only a fee
             # change between placement and fill can get a resting order here.
             raise UnaffordableFill(order.pk) from exc
-        # a triggered stop buy that the account can no longer pay for: the savepoint rolled back its rows
-        account_writes_reload(account, holding)
-        order.refresh_from_db()
-        if order.is_working:
-            _close(order, account, holding, OrderStatus.REJECTED, "not enough cash when the stop triggered")
-            result.rejected += 1
+    else:
+        # Only a triggered stop buy can outrun its reservation: it alone pays for a savepoint.
+        try:
+            with work.savepoint():
+                _match_one(work, order, price, cap, result)
+        except InsufficientFunds:
+            order.refresh_from_db()  # the savepoint undid the fill: back to the order as locked
+            order.stock = stock_by_id_cached(order.stock_id)
+            if order.is_working:
+                _close(work, order, OrderStatus.REJECTED, "not enough cash when the stop triggered")
+                result.rejected += 1
     return cap if cap is None else cap - (order.filled_quantity - filled_before)
 
 
-def _match_one(order, account, holding, price: Decimal, volume: int | None, result: MatchResult) -> None:
+def _match_one(work: AccountUnitOfWork, order: Order, price: Decimal, volume: int | None, result: MatchResult) -> None:
     if not order.is_working or order.book is None:
         return
     if order.book in (Book.BUY_STOP, Book.SELL_STOP):
@@ -587,19 +525,19 @@ def _match_one(order, account, holding, price: Decimal, volume: int | None, resu
             return
         result.triggered += 1
         before = order.filled_quantity
-        _trigger_stop(order, account, holding, price, volume)
+        _trigger_stop(work, order, price, volume)
         result.fills += int(order.filled_quantity > before)
         return
     if not _limit_crossed(order, price):
         return
-    if _execute_limit(order, account, holding, price, volume):
+    if _execute_limit(work, order, price, volume):
         result.fills += 1
 
 
 def order_payload(order: Order) -> dict:
-    """What account events say about an order."""
+    """What account events say about an order (its id resolved when the order is inserted)."""
     return {
-        "order_id": order.pk,
+        "order_id": row_id(order),
         "client_order_id": order.client_order_id,
         "stock_code": order.stock.code,
         "stock_name": order.stock.name,

@@ -96,7 +96,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] in ("django.db.backends.mysql",):
     _db["OPTIONS"] = {
         "charset": "utf8mb4",
-        "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'",
+        # A row-lock wait gives up after DB_LOCK_WAIT_SECONDS (answered 503 account_busy), never hangs.
+        "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO', "
+        f"innodb_lock_wait_timeout={env.int('DB_LOCK_WAIT_SECONDS', default=10)}",
         "isolation_level": "read committed",
     }
     _db["TEST"] = {
@@ -281,6 +283,7 @@ FILL_MODEL = env("FILL_MODEL", default="last")  # last: whole quantity at the ti
 SLIPPAGE_TICKS = env.int("SLIPPAGE_TICKS", default=1)  # realistic model: market fills move this many ticks
 MARKET_BUY_BUFFER = Decimal(env("MARKET_BUY_BUFFER", default="0.05"))  # market/stop buys reserve price × (1+buffer)
 ORDER_MAX_QUANTITY = env.int("ORDER_MAX_QUANTITY", default=1_000_000)
+STOCK_CACHE_SECONDS = env.float("STOCK_CACHE_SECONDS", default=60.0)  # stock master kept per process
 MATCHER_HEALTH_INTERVAL_SECONDS = env.float("MATCHER_HEALTH_INTERVAL_SECONDS", default=3.0)
 
 # --- Payments (PortOne V2) -------------------------------------------------------
