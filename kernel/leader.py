@@ -150,15 +150,22 @@ class Leadership:
         renew_at = time.monotonic() + self.renew_seconds
         while not term.is_set() and not self.stop.is_set():
             term.wait(min(0.1, self.renew_seconds))
-            if time.monotonic() < renew_at or term.is_set():
+            if term.is_set():
+                break
+            if not self.lock.held():  # renewals kept failing: the lease may lapse in Redis any moment
+                logger.error("%s: could not renew %s in time; stepping down", self.name, self.lock.key)
+                self.lost = True
+                break
+            if time.monotonic() < renew_at:
                 continue
             renew_at = time.monotonic() + self.renew_seconds
             try:
                 still_ours = self.lock.renew()
             except redis.RedisError as exc:
-                still_ours = self.lock.held()  # the lease we had may still cover us; past it, stop acting
-                if not still_ours:
-                    logger.error("%s: could not renew the lock (%s) before it lapsed", self.name, exc)
+                logger.warning(
+                    "%s: could not renew %s (%s); retrying while the lease lasts", self.name, self.lock.key, exc
+                )
+                continue
             if not still_ours:
                 logger.error("%s: lost %s; stepping down", self.name, self.lock.key)
                 self.lost = True

@@ -1,5 +1,5 @@
-"""A standby `run_matcher` takes over within seconds when the active one dies, and never matches while it waits
-(DESIGN.md §16). Real processes, real Redis, the test database; the leader is killed with SIGKILL."""
+"""A standby `run_relay` / `run_matcher` takes over within seconds when the active one dies, and never acts while
+it waits (DESIGN.md §16). Real processes, real Redis, the test database; the leader is killed with SIGKILL."""
 
 import json
 import os
@@ -16,7 +16,10 @@ import redis
 from django.db import connection
 
 from kernel.leader import LOCK_TTL_SECONDS, Leadership
+from marketdata.relay import keys as relay_keys
+from marketdata.topics import trade_topic
 from tests.factories import StockFactory, UserFactory, open_account_for
+from tests.relay.stomp_server import FakeStompServer
 from trading.matcher import HEALTH_KEY, LEADER_KEY, STANDBY_HEALTH_KEY
 from trading.models import Execution, Order
 from trading.services import OrderRequest, order_place
@@ -24,6 +27,7 @@ from trading.services import OrderRequest, order_place
 ROOT = Path(__file__).resolve().parent.parent
 # A code no other suite publishes: pub/sub channels are server-wide, other runs publish on stock:ticks too.
 CODE = "AQ7X9Z1"
+RELAY_CODES = ["AQ7X9Z2", "AQ7X9Z3", "AQ7X9Z4"]
 
 
 def wait_for(predicate, timeout=20.0, interval=0.02):
@@ -50,7 +54,7 @@ def start_matcher(settings, tmp_path):
     def start() -> tuple[subprocess.Popen, Path]:
         log_path = tmp_path / f"matcher-{len(processes)}.log"
         env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
-               "DJANGO_SETTINGS_MODULE": "stocking.settings.base", "MATCHER_HEALTH_INTERVAL_SECONDS": "0.2",
+               "DJANGO_SETTINGS_MODULE": "stocking.settings.development", "MATCHER_HEALTH_INTERVAL_SECONDS": "0.2",
                "PYTHONUNBUFFERED": "1"}  # fmt: skip
         with open(log_path, "w") as log:
             process = subprocess.Popen(
@@ -164,3 +168,121 @@ def test_only_one_of_two_contenders_leads_and_a_lapsed_lock_is_never_released_by
         waiter.join(5)
         second.end()
         client.close()
+
+
+# --- relay ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stomp_server():
+    server = FakeStompServer(heartbeat=(200, 200)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_relay(settings, tmp_path, stomp_server):
+    processes = []
+
+    def start() -> tuple[subprocess.Popen, Path]:
+        log_path = tmp_path / f"relay-{len(processes)}.log"
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "stocking.settings.test", "REDIS_URL": settings.REDIS_URL,
+               "MARKETDATA_SOURCE": "toss", "TOSS_WS_URL": stomp_server.url,
+               "TOSS_WS_HEADERS": json.dumps({"authorization": "standby-test"}),
+               "TOSS_SUBSCRIBE_ACTIVE_STOCKS": "false", "TOSS_HEARTBEAT_MS": "200,200",
+               "RELAY_RECORD_CANDLES": "false", "RELAY_HEALTH_INTERVAL_SECONDS": "0.3",
+               "RELAY_POLL_SECONDS": "0.05", "RELAY_BACKOFF_BASE_SECONDS": "0.1", "PYTHONUNBUFFERED": "1"}  # fmt: skip
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", "run_relay"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        processes.append(process)
+        return process, log_path
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def _sessions_subscribed_to_all(server, topics) -> list[int]:
+    sessions = {frame.session for frame in server.frames("SUBSCRIBE")}
+    return sorted(session for session in sessions if server.subscribed_destinations(session) >= set(topics))
+
+
+class TickCollector:
+    """Every tick of our codes published on stock:ticks, as (code, close)."""
+
+    def __init__(self, url):
+        self.client = redis.Redis.from_url(url)
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(relay_keys.TICKS_CHANNEL)
+        self.seen: list[tuple[str, int]] = []
+
+    def drain(self, seconds: float) -> list[tuple[str, int]]:
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            message = self.pubsub.get_message(timeout=remaining)
+            if message is not None:
+                batch = json.loads(message["data"])
+                for tick in batch if isinstance(batch, list) else [batch]:
+                    if tick.get("code") in RELAY_CODES:
+                        self.seen.append((tick["code"], tick["close"]))
+        return self.seen
+
+    def close(self):
+        self.pubsub.close()
+        self.client.close()
+
+
+def test_a_standby_relay_stays_off_the_feed_and_takes_over_every_subscription_after_sigkill(
+    start_relay, stomp_server, redis_client, settings
+):
+    topics = [trade_topic(code) for code in RELAY_CODES]
+    redis_client.sadd(relay_keys.SUBSCRIPTIONS_KEY, *topics)
+    first, first_log = start_relay()
+    assert wait_for(lambda: _sessions_subscribed_to_all(stomp_server, topics)), first_log.read_text()
+    assert wait_for(lambda: _record(redis_client, relay_keys.HEALTH_KEY).get("state") == "connected")
+    second, second_log = start_relay()
+    assert wait_for(lambda: _record(redis_client, relay_keys.STANDBY_HEALTH_KEY).get("pid") == second.pid), (
+        second_log.read_text()
+    )
+    standby = _record(redis_client, relay_keys.STANDBY_HEALTH_KEY)
+    assert standby["state"] == "standby"
+    assert standby["leader"].startswith(f"{first.pid}:")
+    assert standby["subscriptions"] == 3
+    collector = TickCollector(settings.REDIS_URL)
+    try:
+        time.sleep(1.5)  # the standby keeps waiting while the leader renews
+        assert stomp_server.sessions_started() == 1  # the standby never connected to the feed
+        assert _record(redis_client, relay_keys.HEALTH_KEY)["pid"] == first.pid
+        for i, code in enumerate(RELAY_CODES):
+            assert stomp_server.publish(trade_topic(code), json.dumps({"code": code, "close": 10_000 + i})) == 1
+        assert wait_for(lambda: len(collector.drain(0.1)) >= 3, timeout=10)
+
+        killed_at = time.monotonic()
+        first.send_signal(signal.SIGKILL)
+        assert wait_for(lambda: len(_sessions_subscribed_to_all(stomp_server, topics)) == 2, timeout=10), (
+            second_log.read_text()
+        )
+        takeover = time.monotonic() - killed_at
+        print(f"relay takeover after SIGKILL, every topic resubscribed: {takeover:.2f} s")
+        assert takeover < 5.0
+        assert stomp_server.sessions_started() == 2
+        assert wait_for(lambda: _record(redis_client, relay_keys.HEALTH_KEY).get("pid") == second.pid)
+        assert _record(redis_client, relay_keys.HEALTH_KEY)["state"] == "connected"
+
+        for i, code in enumerate(RELAY_CODES):
+            assert stomp_server.publish(trade_topic(code), json.dumps({"code": code, "close": 20_000 + i})) == 1
+        assert wait_for(lambda: len(collector.drain(0.1)) >= 6, timeout=10)
+        seen = collector.drain(0.5)
+    finally:
+        collector.close()
+    # Each tick reached stock:ticks once: never two relays on the feed.
+    assert sorted(seen) == sorted([(code, 10_000 + i) for i, code in enumerate(RELAY_CODES)] +
+                                  [(code, 20_000 + i) for i, code in enumerate(RELAY_CODES)])  # fmt: skip
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=20) == 0, second_log.read_text()
+    assert redis_client.get(relay_keys.LEADER_KEY) is None
+    assert set(redis_client.smembers(relay_keys.SUBSCRIPTIONS_KEY)) == set(topics)

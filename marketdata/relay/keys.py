@@ -8,8 +8,10 @@ __all__ = [
     "COMMAND_RESULT_TTL_SECONDS",
     "HEALTH_KEY",
     "HEALTH_TTL_SECONDS",
+    "LEADER_KEY",
     "REALTIME_KEY",
     "REALTIME_TTL_SECONDS",
+    "STANDBY_HEALTH_KEY",
     "SUBSCRIPTIONS_KEY",
     "TICKS_CHANNEL",
 ]
@@ -23,3 +25,6 @@ COMMAND_RESULT_TTL_SECONDS = 300
 SUBSCRIPTIONS_KEY = "toss_ws_relayer:subscriptions"
 HEALTH_KEY = "toss_ws_relayer:health"
 HEALTH_TTL_SECONDS = 30
+# The relay that holds this lock (kernel.leader) is the one connected to the feed; others stand by.
+LEADER_KEY = "relay:leader"
+STANDBY_HEALTH_KEY = "toss_ws_relayer:standby"  # a standby's own record: it never overwrites the leader's

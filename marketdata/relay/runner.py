@@ -8,6 +8,7 @@ receipt, write a final health record.
 """
 
 import contextlib
+import json
 import logging
 import os
 import random
@@ -20,12 +21,20 @@ from datetime import UTC, datetime
 import redis
 from django.db import close_old_connections
 
+from kernel.leader import Leadership
 from marketdata import krx
 from marketdata.prices import parse_quote
 from marketdata.relay.base import Batch, FeedExhausted, Source, SourceError, log_event
 from marketdata.relay.commands import Command, CommandRejected, command_result, parse_command
 from marketdata.relay.config import RelayConfig
-from marketdata.relay.keys import REALTIME_KEY, SUBSCRIPTIONS_KEY
+from marketdata.relay.keys import (
+    HEALTH_KEY,
+    HEALTH_TTL_SECONDS,
+    LEADER_KEY,
+    REALTIME_KEY,
+    STANDBY_HEALTH_KEY,
+    SUBSCRIPTIONS_KEY,
+)
 from marketdata.relay.replay import ReplaySource
 from marketdata.relay.simulator import SimulatorSource, StartingPrice, load_active_stocks
 from marketdata.relay.sink import RedisSink
@@ -494,12 +503,64 @@ class Relay:
         self._redis_failing = True
 
 
+def standby_health_record(config: RelayConfig, leader: str | None, subscriptions: int) -> dict:
+    return {
+        "state": "standby",
+        "source": config.source_kind,
+        "pid": os.getpid(),
+        "leader": leader,
+        "subscriptions": subscriptions,
+        "updated_at": utc_now_iso(),
+    }
+
+
+def _write_standby_health(client: redis.Redis, config: RelayConfig, leader: str | None) -> None:
+    record = json.dumps(standby_health_record(config, leader, client.scard(SUBSCRIPTIONS_KEY)))
+    client.set(STANDBY_HEALTH_KEY, record, ex=HEALTH_TTL_SECONDS)
+    client.set(HEALTH_KEY, record, ex=HEALTH_TTL_SECONDS, nx=True)  # nobody relays: the health says so
+
+
 def run_relay(
     *,
     config: RelayConfig | None = None,
     stop: threading.Event | None = None,
     max_seconds: float | None = None,
 ) -> RelayStats:
-    """Build the relay from settings and run it (the management command and the Celery task call this)."""
-    relay = Relay(config or RelayConfig.from_settings())
-    return relay.run(stop or threading.Event(), max_seconds=max_seconds)
+    """Build the relay from settings and run it while this process holds the lock `relay:leader`
+    (the management command and the Celery task call this).
+
+    Until then it stands by: no feed connection, no ticks, no candles, only its standby health record.
+    A relay that loses the lock (it could not renew it in time) stops and stands by again; a new
+    term builds a fresh relay that resubscribes every stored topic.
+    """
+    config = config or RelayConfig.from_settings()
+    stop = stop or threading.Event()
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    timer = None
+    if max_seconds is not None:
+        timer = threading.Timer(max_seconds, stop.set)
+        timer.daemon = True
+        timer.start()
+    client = redis.Redis.from_url(config.redis_url, decode_responses=True)
+    leadership = Leadership(
+        client,
+        LEADER_KEY,
+        stop=stop,
+        on_standby=lambda leader: _write_standby_health(client, config, leader),
+        name="relay",
+    )
+    stats = RelayStats(source=config.source_kind, state="stopped")
+    try:
+        while leadership.wait():
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                stats = Relay(config).run(leadership.term, max_seconds=remaining)
+            finally:
+                leadership.end()
+            if not leadership.lost:
+                break  # stopped, out of time, or a finite feed ended
+    finally:
+        if timer is not None:
+            timer.cancel()
+        client.close()
+    return stats
