@@ -21,7 +21,7 @@ $(VENV)/.dev: requirements.txt requirements-prod.txt requirements-dev.txt | $(VE
 
 ## demo: the whole product on SQLite, embedded Redis and simulated prices at http://127.0.0.1:8000
 demo: $(VENV)/.runtime
-	$(PY) manage.py demo
+	DJANGO_SETTINGS_MODULE=stocking.settings.development $(PY) manage.py demo
 
 ## test: lint, migrations in step, the whole suite on SQLite and then on MariaDB
 test: $(VENV)/.dev lint

@@ -105,7 +105,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stocking.settings.base")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stocking.settings.development")
     database_dir = tempfile.TemporaryDirectory(prefix="stocking-relay-bench-")
     os.environ["DATABASE_URL"] = f"sqlite:///{database_dir.name}/bench.sqlite3"
     os.environ["LOG_LEVEL"] = "WARNING"

@@ -86,7 +86,7 @@ def call(port: int, method: str, path: str, body: dict | None = None) -> tuple[i
 def server_env(database_url: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "stocking.settings.base",
+        "DJANGO_SETTINGS_MODULE": "stocking.settings.development",
         "DEBUG": "false",
         "DATABASE_URL": database_url,
         "REDIS_URL": "redis://127.0.0.1:6379/14",

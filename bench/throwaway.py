@@ -34,7 +34,7 @@ def throwaway_database(kind: str, mysql_name: str) -> Iterator[str]:
 def setup_django(database_url: str, **env: str) -> None:
     """Django in this process (DEBUG off, Redis database 14, plenty of starting cash), migrated."""
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="stocking.settings.base",
+        DJANGO_SETTINGS_MODULE="stocking.settings.development",
         DATABASE_URL=database_url,
         REDIS_URL="redis://127.0.0.1:6379/14",
         DEBUG="false",

@@ -172,8 +172,8 @@ def write_settings(directory: Path, mode: str) -> str:
     fanout, layer = MODES[mode]
     module = f"ws_bench_settings_{mode}"
     (directory / f"{module}.py").write_text(
-        "from stocking.settings.base import *  # noqa: F403\n"
-        "from stocking.settings.base import REDIS_URL\n\n"
+        "from stocking.settings.development import *  # noqa: F403\n"
+        "from stocking.settings.development import REDIS_URL\n\n"
         f"PRICES_FANOUT = {fanout!r}\n"
         f"WS_PRICES_BATCH_SECONDS = {BATCH_SECONDS!r}\n"
         # redis-py 8's pool refuses a 101st concurrent connection; 1,000 sockets subscribing at once need more.
@@ -353,7 +353,7 @@ def main() -> int:
         subprocess.run(
             [PYTHON, "manage.py", "migrate", "--noinput", "-v0"],
             cwd=ROOT,
-            env={**base_env, "DJANGO_SETTINGS_MODULE": "stocking.settings.base"},
+            env={**base_env, "DJANGO_SETTINGS_MODULE": "stocking.settings.development"},
             check=True,
         )
         servers = {}

@@ -152,7 +152,8 @@ def test_run_matcher_exits_0_on_sigterm(resting_buy, settings):
     else:
         database_url = f"mysql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL,
-           "DJANGO_SETTINGS_MODULE": "stocking.settings.base", "MATCHER_HEALTH_INTERVAL_SECONDS": "0.2"}  # fmt: skip
+           "DJANGO_SETTINGS_MODULE": "stocking.settings.development",
+           "MATCHER_HEALTH_INTERVAL_SECONDS": "0.2"}  # fmt: skip
     process = subprocess.Popen([sys.executable, "manage.py", "run_matcher"], cwd=ROOT, env=env)
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:

@@ -288,6 +288,6 @@ def test_production_never_runs_in_test_mode():
     ],
 )
 def test_test_mode_defaults_to_debug_without_keys(env, expected):
-    result = import_settings("stocking.settings.base", env)
+    result = import_settings("stocking.settings.base", {"SECRET_KEY": "test-only-local-key", **env})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected

@@ -1,7 +1,8 @@
-"""Settings read from the environment (and an optional .env file).
+"""Settings read from the environment (and an optional .env file), shared by every settings module.
 
-Defaults are for development and the embedded demo; production.py removes
-the defaults that must never reach a real deployment.
+Safe by default: this is what manage.py, wsgi, asgi and celery load when DJANGO_SETTINGS_MODULE is not set,
+so DEBUG is off and SECRET_KEY is required. development.py (`make demo`, local work) turns DEBUG on with a
+development key; production.py adds the HTTPS-only settings and refuses to start without its secrets.
 """
 
 from datetime import timedelta
@@ -9,14 +10,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env("SECRET_KEY", default="django-insecure-development-only-key-do-not-deploy")
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Set the SECRET_KEY environment variable to a long random string, or for local work select "
+        "DJANGO_SETTINGS_MODULE=stocking.settings.development (DEBUG on, a development-only key)."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -106,7 +113,6 @@ elif _db["ENGINE"] in ("django.db.backends.mysql",):
         "COLLATION": "utf8mb4_unicode_ci",
         "NAME": env("MARIADB_TEST_NAME", default=None),
     }
-ATOMIC_REQUESTS = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Channels, Celery ----------------------------------------
@@ -295,6 +301,11 @@ PORTONE_API_BASE = env("PORTONE_API_BASE", default="https://api.portone.io")
 # Test mode (the keyless `make demo`): payments go to the built-in fake PortOne (payments/fake_api.py), in process.
 # Never on in production (production.py forces it off and requires the keys).
 PORTONE_TEST_MODE = env.bool("PORTONE_TEST_MODE", default=DEBUG and not (PORTONE_STORE_ID and PORTONE_V2_API_SECRET))
+PORTONE_KEY_NAMES = ("PORTONE_STORE_ID", "PORTONE_CHANNEL_KEY", "PORTONE_V2_API_SECRET", "PORTONE_WEBHOOK_SECRET")
+# Off: the premium page says payments are off and the payments API answers 503 payments_disabled.
+# Defaults to on where payments can work (test mode or all four keys); production.py wants it said explicitly.
+_portone_keys_set = all(env.str(name, default="").strip() for name in PORTONE_KEY_NAMES)
+PAYMENTS_ENABLED = env.bool("PAYMENTS_ENABLED", default=PORTONE_TEST_MODE or _portone_keys_set)
 
 # --- Logging -----------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

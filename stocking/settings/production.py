@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import PORTONE_KEY_NAMES, STORAGES, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # ImproperlyConfigured: "Set the SECRET_KEY environment variable"
@@ -13,16 +13,14 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set ALLOWED_HOSTS to the site's host names.")
 
-# Payments: real PortOne keys, never the built-in fake.
+# Payments: real PortOne keys, never the built-in fake; or no payments, said explicitly (no silent default).
 PORTONE_TEST_MODE = False
-_missing_portone = [
-    name
-    for name in ("PORTONE_STORE_ID", "PORTONE_CHANNEL_KEY", "PORTONE_V2_API_SECRET", "PORTONE_WEBHOOK_SECRET")
-    if not env(name, default="").strip()
-]
-if _missing_portone:
+PAYMENTS_ENABLED = env.bool("PAYMENTS_ENABLED", default=True)
+_missing_portone = [name for name in PORTONE_KEY_NAMES if not env.str(name, default="").strip()]
+if PAYMENTS_ENABLED and _missing_portone:
     raise ImproperlyConfigured(
-        f"Set {', '.join(_missing_portone)}: payments need PortOne V2 keys (test mode is never used in production)."
+        f"Set {', '.join(_missing_portone)}: payments need PortOne V2 keys (test mode is never used in "
+        "production). To run without payments, set PAYMENTS_ENABLED=false instead."
     )
 
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
