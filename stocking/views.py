@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from kernel.errors import ApplicationError
 from portfolio.selectors import account_get_open, portfolio_summary
-from stocking.services import user_register
+from stocking.services import user_login_name, user_register
 
 
 class SignupForm(UserCreationForm):
@@ -51,7 +51,14 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
+class LoginForm(AuthenticationForm):
+    def clean_username(self):
+        # the stored name this input means, folded as registration compares (`ALICE` is `alice`)
+        return user_login_name(username=self.cleaned_data["username"])
+
+
 class LoginView(auth_views.LoginView):
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
 

@@ -168,6 +168,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "stocking.validators.VisiblePasswordValidator"},  # 12 spaces are 12 characters, not a password
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -207,6 +208,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "kernel.schema.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "auth": env("THROTTLE_AUTH", default="30/min"),
+        "auth_refresh": env("THROTTLE_AUTH_REFRESH", default="30/min"),  # per address, like "auth"
         "orders": env("THROTTLE_ORDERS", default="200/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
