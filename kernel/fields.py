@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -55,6 +56,27 @@ class WonField(serializers.Field):
 
     def to_representation(self, value):
         return int(value)
+
+
+_INTEGER_TEXT = re.compile(r"[0-9]{1,18}", re.ASCII)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "example": 10})
+class StrictIntegerField(serializers.IntegerField):
+    """A whole count (shares, …) as a JSON integer, or a string of plain ASCII digits only.
+
+    DRF's IntegerField runs int(str(value)), which takes "１０" (fullwidth), "١٠" (Arabic-Indic),
+    "1_0" and " 10 ", and 10.0; none of them is a quantity a client meant to send.
+    """
+
+    default_error_messages = {"invalid": _("Enter a whole number, e.g. 10 (digits 0-9 only).")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        if isinstance(data, str) and not _INTEGER_TEXT.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 # Ledger, orders and executions began this century; bounding the days keeps the

@@ -516,3 +516,20 @@ def test_a_resting_buy_that_fees_raised_since_placement_make_unaffordable_is_rej
     first.refresh_from_db()
     account.refresh_from_db()
     assert (first.status, account.cash, account.reserved_cash) == ("FILLED", 139_000 - 69_690, 0)
+
+
+@pytest.mark.parametrize(
+    "quantity", ["１０", "١٠", "1_0", " 10 ", "10 ", "+10", "1e1", 10.0, 10.5, True, [10], "", None]
+)
+def test_a_quantity_is_a_json_integer_or_plain_ascii_digits_only(jwt_client, priced, quantity):
+    before = counts()
+    error = assert_error(place(jwt_client, quantity=quantity), 400, "validation_error")
+    assert "quantity" in error["details"]
+    assert counts() == before
+
+
+@pytest.mark.parametrize("quantity", [10, "10"])
+def test_a_quantity_as_an_integer_or_a_digit_string_is_taken(jwt_client, priced, quantity):
+    response = place(jwt_client, quantity=quantity)
+    assert response.status_code == 201, response.content
+    assert response.json()["quantity"] == 10
