@@ -1,7 +1,7 @@
 """Settings for pytest: the development settings with real Redis (its own database number), SQLite file or MariaDB."""
 
-from .base import channel_layer_host, env
 from .development import *  # noqa: F403
+from .development import channel_layer_host, env  # development first: base.py alone requires SECRET_KEY
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
