@@ -1,4 +1,5 @@
 import json
+import logging
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import pytest
 import redis
 from django.db import connection
 
+from kernel.hubs import RetryPolicy, SubscriptionLoop
 from tests.factories import StockFactory, UserFactory, open_account_for
 from trading.matcher import HEALTH_KEY, Matcher, parse_ticks
 from trading.models import Order
@@ -167,3 +169,110 @@ def test_run_matcher_exits_0_on_sigterm(resting_buy, settings):
         if process.poll() is None:
             process.kill()
     assert json.loads(client.get(HEALTH_KEY))["state"] == "stopped"
+
+
+# --- the one retry policy every Redis subscription uses (kernel.hubs) -------------------------
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_retry_policy_doubles_up_to_its_cap_with_jitter_and_resets_only_after_a_healthy_period():
+    clock = _Clock()
+    policy = RetryPolicy("test", start=1.0, cap=8.0, healthy_seconds=30.0, clock=clock)
+    delays = [policy.failed(OSError("down")) for _ in range(6)]
+    for delay, ceiling in zip(delays, [1, 2, 4, 8, 8, 8], strict=True):
+        assert ceiling / 2 <= delay <= ceiling
+    policy.succeeded()
+    clock.now += 5  # back, but only briefly: a flapping server keeps the backoff high
+    assert policy.failed(OSError("down again")) >= 4.0
+    policy.succeeded()
+    clock.now += 31  # healthy long enough: the next outage starts from the bottom
+    assert policy.failed(OSError("down once more")) <= 1.0
+
+
+def test_the_retry_policy_logs_once_per_outage(caplog):
+    policy = RetryPolicy("prices feed", start=0.01, cap=0.02)
+    with caplog.at_level(logging.INFO, logger="kernel.hubs"):
+        for _ in range(20):
+            policy.failed(redis.ConnectionError("refused"))
+        policy.succeeded()
+        policy.succeeded()
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines == [
+        "prices feed: subscription lost (refused); retrying with backoff",
+        lines[1],
+    ]
+    assert lines[1].startswith("prices feed: subscribed again after ")
+    assert lines[1].endswith("(20 attempts)")
+    assert policy.outages == 1
+
+
+def test_a_sync_subscription_backs_off_while_redis_is_unreachable_and_recovers_when_it_opens(tmp_path):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server binary not on PATH")
+    port = _free_port()  # nothing listens there yet
+    url = f"redis://127.0.0.1:{port}/0"
+    delays, received, subscribed = [], [], threading.Event()
+    policy = RetryPolicy("test subscription", start=0.05, cap=0.4)
+    failed = policy.failed
+
+    def record_failure(exc):
+        delays.append(failed(exc))
+        return delays[-1]
+
+    policy.failed = record_failure
+    stop = threading.Event()
+    loop = SubscriptionLoop(
+        redis_url=url,
+        channels=["test:retry"],
+        handle=received.append,
+        stop=stop,
+        name="test subscription",
+        poll_seconds=0.1,
+        on_subscribed=subscribed.set,
+        retry=policy,
+    )
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    server = None
+    try:
+        assert wait_for(lambda: len(delays) >= 5, timeout=10)
+        assert not subscribed.is_set()
+        assert delays[4] > delays[0]  # backing off, not hammering
+        assert max(delays) <= 0.4
+        server = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        assert subscribed.wait(10)
+        assert not policy.in_outage
+        client = redis.Redis.from_url(url)
+        assert client.publish("test:retry", b"after the outage") == 1
+        assert wait_for(lambda: received == [b"after the outage"])
+        client.close()
+    finally:
+        stop.set()
+        thread.join(5)
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+    assert policy.outages == 1
