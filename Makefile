@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MARIADB_URL ?= mysql://root@127.0.0.1:3306/test
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-sqlite test-mariadb lint format bench clean
+.PHONY: demo test test-sqlite test-mariadb lint format bench load clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ format: $(VENV)/.dev
 ## bench: throughput figures, measured side by side in one run (not part of the test suite)
 bench: $(VENV)/.dev
 	$(PY) bench/run.py
+
+## load: 200 traders for 3 minutes against MariaDB at half the measured market-buy capacity (not part of the test suite)
+load: $(VENV)/.dev
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) .test-db.sqlite3* .demo staticfiles
