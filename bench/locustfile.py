@@ -5,9 +5,9 @@ Started by bench/load.py, which registers the users up front and passes them in:
   LOAD_TASKS_PER_SECOND    each user's pace (constant throughput), so the whole run offers a fixed rate
   LOAD_REJECTIONS_FILE     where the expected rejections are written at the end (JSON)
 
-Every task sends one request, so the users' pace is the offered request rate. A non-2xx answer is a failure unless it is a rejection the mix
-provokes on purpose or by a race a real user also meets (EXPECTED_REJECTIONS): those count as
-served requests and are reported separately.
+Every task sends one request, so the users' pace is the offered request rate. A non-2xx answer
+is a failure unless it is a rejection the mix provokes on purpose or by a race a real user also
+meets (EXPECTED_REJECTIONS): those count as served requests and are reported separately.
 """
 
 import itertools
