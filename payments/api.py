@@ -3,6 +3,7 @@
 Paths and the `{"data": …}` envelope are kept from the original service.
 """
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
@@ -13,11 +14,18 @@ from rest_framework.views import APIView
 from kernel.errors import error_response
 from kernel.pagination import PagePagination
 from payments import selectors, services
-from payments.errors import PaymentFailed, PaymentNotPaid
+from payments.errors import PaymentFailed, PaymentNotPaid, PaymentsDisabled
 from payments.models import PaymentStatus
 from payments.portone import config, verify_webhook
 
 TAGS = ["payments"]
+PAYMENTS_DISABLED = error_response("`payments_disabled`: this server runs without payments (PAYMENTS_ENABLED=false)")
+
+
+def ensure_payments_enabled() -> None:
+    """Before anything is parsed, written or asked of PortOne: an operator may run without payments."""
+    if not settings.PAYMENTS_ENABLED:
+        raise PaymentsDisabled()
 
 
 class PaymentOutputSerializer(serializers.Serializer):
@@ -84,12 +92,13 @@ class PrepareApi(APIView):
     @extend_schema(
         tags=TAGS,
         request=InputSerializer,
-        responses={200: inline_serializer("PrepareEnvelope", {"data": OutputSerializer()})},
+        responses={200: inline_serializer("PrepareEnvelope", {"data": OutputSerializer()}), 503: PAYMENTS_DISABLED},
         description="Create a READY payment for a product at the catalogue's price and return what "
         "`PortOne.requestPayment` needs. The amount is never taken from the client.",
         examples=[OpenApiExample("Monthly premium", value={"product": "premium_monthly"}, request_only=True)],
     )
     def post(self, request):
+        ensure_payments_enabled()
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         payment = services.payment_prepare(user=request.user, product=data.validated_data["product"])
@@ -121,12 +130,14 @@ class CompleteApi(APIView):
             404: error_response("`payment_not_found`: no such payment of yours"),
             409: error_response("`payment_failed` (with the reason) or `payment_not_paid`"),
             502: error_response("`portone_unavailable`: try again"),
+            503: PAYMENTS_DISABLED,
         },
         description="Verify the payment with PortOne (status PAID, amount, currency and store ours) and grant "
         "premium once. Idempotent: completing again, or after the webhook, answers the same.",
         examples=[OpenApiExample("Complete", value={"payment_id": "stk_0123456789abcdef"}, request_only=True)],
     )
     def post(self, request):
+        ensure_payments_enabled()
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         payment = services.payment_complete(user=request.user, payment_id=data.validated_data["payment_id"])
@@ -162,9 +173,11 @@ class WebhookApi(APIView):
         },
         description="Called by PortOne (`Transaction.Paid`, `Transaction.Cancelled`, …; other types are "
         "acknowledged and ignored). Signed with `webhook-id`, `webhook-timestamp`, `webhook-signature`; "
-        "the payment is fetched from PortOne again, never taken from the body. Replays are no-ops.",
+        "the payment is fetched from PortOne again, never taken from the body. Replays are no-ops. "
+        "503 `payments_disabled` while the server runs without payments (PortOne retries).",
     )
     def post(self, request):
+        ensure_payments_enabled()
         verified = verify_webhook(body=request.body, headers=request.headers)  # the raw body: never request.data
         result = services.webhook_process(
             webhook_id=verified.webhook_id, event_type=verified.event_type, event=verified.event

@@ -1,5 +1,6 @@
 """Domain errors of the payments app, in the one API error shape."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from kernel.errors import ApplicationError, ConflictError, NotFoundError
@@ -42,3 +43,11 @@ class WebhookNotConfigured(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "webhook_not_configured"
     default_message = "Webhooks are not configured on this server."
+
+
+class PaymentsDisabled(ApplicationError):
+    """The operator runs this server without payments (settings.PAYMENTS_ENABLED false): nothing reaches PortOne."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "payments_disabled"
+    default_message = _("Payments are turned off on this server.")

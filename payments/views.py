@@ -1,5 +1,6 @@
 """The premium page: plans, the PortOne payment window (static/js/premium.js), subscription and history."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
@@ -26,6 +27,7 @@ def premium_page(request):
     context = {
         "products": selectors.products_for_sale(),
         "test_mode": config().test_mode,
+        "payments_enabled": settings.PAYMENTS_ENABLED,
         "free_limits": FREE_WATCHLIST_LIMITS,
         "premium_limits": PREMIUM_WATCHLIST_LIMITS,
         **_account_context(request),
