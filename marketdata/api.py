@@ -12,6 +12,7 @@ from kernel.errors import error_response
 from kernel.fields import BodylessAction
 from kernel.pagination import PagePagination
 from marketdata.candles import INTERVALS, parse_moment
+from marketdata.codes import normalize_stock_codes
 from marketdata.models import Market, Stock
 from marketdata.prices import Quote, parse_decimal
 from marketdata.relay_commands import relay_command_send
@@ -27,7 +28,6 @@ from marketdata.selectors import (
     stock_get,
     stock_search,
 )
-from marketdata.topics import normalize_stock_codes
 
 DEFAULT_BARS = 300
 CANDLES_FROM, CANDLES_UNTIL = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)

@@ -16,9 +16,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.db import connection, transaction
 from django.utils import timezone
 
+from marketdata.codes import is_stock_code
 from marketdata.models import Candle, Stock
 from marketdata.prices import parse_timestamp
-from marketdata.topics import is_stock_code
 
 logger = logging.getLogger(__name__)
 

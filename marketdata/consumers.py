@@ -16,8 +16,8 @@ from django.conf import settings
 from redis import RedisError
 
 from kernel.consumers import JsonConsumer
+from marketdata.codes import normalize_stock_codes
 from marketdata.fanout import CHANNEL_LAYER, Mailbox, PriceHub, fanout_mode, price_hub
-from marketdata.topics import normalize_stock_codes
 
 
 class PriceConsumer(JsonConsumer):

@@ -1,8 +1,6 @@
-from django.core.validators import RegexValidator
 from django.db import models
 
-# "A" + six characters; since 2024 new listings mix digits and capitals (A0126Z0).
-stock_code_validator = RegexValidator(r"^A[0-9A-Z]{6}\Z", "A stock code is A followed by six digits or capitals.")
+from marketdata.codes import stock_code_validator
 
 
 class Market(models.TextChoices):

@@ -13,10 +13,10 @@ from django.utils import timezone
 from kernel.errors import ApplicationError, NotFoundError
 from kernel.redis import get_redis
 from marketdata.candles import Interval, as_utc, bucket_start, epoch_sql
+from marketdata.codes import normalize_stock_code as _normalize_stock_code
 from marketdata.models import Candle, Stock
 from marketdata.prices import Quote, latest_price, latest_prices, parse_timestamp
 from marketdata.relay.keys import HEALTH_KEY, SUBSCRIPTIONS_KEY
-from marketdata.topics import is_stock_code
 
 
 class StockNotFound(NotFoundError):
@@ -70,8 +70,8 @@ class RelayHealth:
 
 def normalize_stock_code(code: str) -> str:
     """Upper-cased code, or InvalidStockCode."""
-    normalized = code.strip().upper() if isinstance(code, str) else ""
-    if not is_stock_code(normalized):
+    normalized = _normalize_stock_code(code)
+    if normalized is None:
         raise InvalidStockCode(details={"stock_code": code if isinstance(code, str) else None})
     return normalized
 

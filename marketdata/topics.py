@@ -6,12 +6,9 @@ STOMP destination sent to the broker may be encoded (`TOSS_DESTINATION_ENCODING`
 """
 
 import re
-from collections.abc import Iterable
 from enum import StrEnum
 
-# "A" + six digits or capitals (new listings since 2024 mix letters: A0126Z0).
-STOCK_CODE_PATTERN = r"A[0-9A-Z]{6}"
-STOCK_CODE_RE = re.compile(rf"{STOCK_CODE_PATTERN}\Z")
+from marketdata.codes import STOCK_CODE_PATTERN, is_stock_code
 
 TOPIC_PREFIX = "/topic/"
 TRADE_TOPIC_PREFIX = "/topic/v1/kr/stock/trade/"
@@ -22,16 +19,6 @@ class DestinationEncoding(StrEnum):
     PLAIN = "plain"
     # RabbitMQ allows one segment after /topic/, so the feed's slashes travel as %2F.
     PERCENT_SLASHES = "percent-slashes"
-
-
-def is_stock_code(value: object) -> bool:
-    return isinstance(value, str) and STOCK_CODE_RE.match(value) is not None
-
-
-def normalize_stock_codes(values: Iterable[str]) -> tuple[list[str], list[str]]:
-    """The codes trimmed, upper-cased and de-duplicated in order, and those of them that are not stock codes."""
-    codes = list(dict.fromkeys(value.strip().upper() for value in values))
-    return codes, [code for code in codes if not is_stock_code(code)]
 
 
 def trade_topic(code: str) -> str:

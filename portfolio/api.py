@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from kernel.fields import BodylessAction, DayRangeFilter, WonField, visible_text
 from kernel.pagination import PagePagination
-from marketdata.models import stock_code_validator
+from marketdata.codes import stock_code_validator
 from marketdata.selectors import stock_get
 from portfolio import selectors, services
 from portfolio.models import TransactionType

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from kernel.fields import BodylessAction, DayRangeFilter, StrictIntegerField, WonField
 from kernel.pagination import PagePagination
 from kernel.throttles import WindowedUserRateThrottle
-from marketdata.models import stock_code_validator
+from marketdata.codes import stock_code_validator
 from portfolio.selectors import account_get_open
 from trading import selectors
 from trading.models import OrderStatus, OrderType, Side, TimeInForce

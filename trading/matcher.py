@@ -26,10 +26,10 @@ from django.utils import timezone
 
 from kernel.hubs import SubscriptionLoop
 from kernel.leader import Leadership
+from marketdata.codes import is_stock_code
 from marketdata.models import Stock
 from marketdata.prices import parse_decimal, ticks_from_message
 from marketdata.relay.keys import TICKS_CHANNEL
-from marketdata.topics import is_stock_code
 from trading.services import orders_match_tick
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import NamedTuple
 
-from marketdata.topics import STOCK_CODE_RE
+from marketdata.codes import STOCK_CODE_RE
 
 _raw_decode = json.JSONDecoder().raw_decode
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
