@@ -7,14 +7,18 @@ take the unit as their first argument; the trading engine composes them inside i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from kernel.db import is_lock_wait_failure, locked
 from kernel.errors import ApplicationError, ConflictError, NotFoundError
 from marketdata.calendar import add_trading_days, seoul_today
 from marketdata.models import Stock
@@ -312,18 +316,41 @@ def holding_apply_sell(
 
 
 def _watchlist_for_update(*, user, watchlist_id: int) -> Watchlist:
-    watchlist = Watchlist.objects.select_for_update().filter(pk=watchlist_id, user=user).first()
+    watchlist = locked(Watchlist.objects.filter(pk=watchlist_id, user=user)).first()
     if watchlist is None:
         raise WatchlistNotFound()
     return watchlist
 
 
+def _watchlists_owner_lock(*, user) -> None:
+    """Lock the user's row, which always exists, to serialize changes to the set of their lists (count, names).
+
+    Locking the lists themselves locks nothing for a user with none: on MariaDB concurrent first creates
+    deadlocked on gap locks, hit the unique name and, under READ COMMITTED, got past the cap together."""
+    list(locked(get_user_model().objects.filter(pk=user.pk)).values_list("pk", flat=True))
+
+
+@contextmanager
+def _watchlist_conflicts() -> Iterator[None]:
+    """A write that lost a race (a unique key, a deadlock victim, a lock wait timed out) answers 409, never 500.
+    Wraps the whole transaction: it has rolled back when the error arrives here."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise ConflictError() from exc
+    except OperationalError as exc:
+        if not is_lock_wait_failure(exc):
+            raise
+        raise ConflictError() from exc
+
+
 def watchlist_create(*, user, name: str) -> Watchlist:
+    """Takes the owner lock, then checks the cap and the case-insensitive name; ConflictError (409) on a lost race."""
     name = name.strip()
     max_lists, _ = watchlist_limits(user=user)
-    with transaction.atomic(durable=True):
-        # lock the user's lists so two creates cannot both pass the cap
-        existing = list(Watchlist.objects.select_for_update().filter(user=user).values_list("name", flat=True))
+    with _watchlist_conflicts(), transaction.atomic(durable=True):
+        _watchlists_owner_lock(user=user)
+        existing = list(Watchlist.objects.filter(user=user).values_list("name", flat=True))
         if len(existing) >= max_lists:
             raise LimitReached(f"You can keep at most {max_lists} watchlists.", details={"limit": max_lists})
         if name.lower() in {n.lower() for n in existing}:
@@ -332,8 +359,10 @@ def watchlist_create(*, user, name: str) -> Watchlist:
 
 
 def watchlist_rename(*, user, watchlist_id: int, name: str) -> Watchlist:
+    """Takes the owner lock (names are unique per user, whatever the case), then the list's row."""
     name = name.strip()
-    with transaction.atomic(durable=True):
+    with _watchlist_conflicts(), transaction.atomic(durable=True):
+        _watchlists_owner_lock(user=user)
         watchlist = _watchlist_for_update(user=user, watchlist_id=watchlist_id)
         if Watchlist.objects.filter(user=user, name__iexact=name).exclude(pk=watchlist.pk).exists():
             raise DuplicateWatchlistEntry(f"You already have a watchlist named {name!r}.")
@@ -343,13 +372,14 @@ def watchlist_rename(*, user, watchlist_id: int, name: str) -> Watchlist:
 
 
 def watchlist_delete(*, user, watchlist_id: int) -> None:
-    with transaction.atomic(durable=True):
+    with _watchlist_conflicts(), transaction.atomic(durable=True):
         _watchlist_for_update(user=user, watchlist_id=watchlist_id).delete()
 
 
 def watchlist_add_stock(*, user, watchlist_id: int, stock: Stock) -> WatchlistItem:
+    """The list's row lock serializes its items: the cap and the duplicate check hold under concurrency."""
     _, max_items = watchlist_limits(user=user)
-    with transaction.atomic(durable=True):
+    with _watchlist_conflicts(), transaction.atomic(durable=True):
         watchlist = _watchlist_for_update(user=user, watchlist_id=watchlist_id)
         items = watchlist.items.all()
         if items.filter(stock=stock).exists():
@@ -362,7 +392,7 @@ def watchlist_add_stock(*, user, watchlist_id: int, stock: Stock) -> WatchlistIt
 
 
 def watchlist_remove_stock(*, user, watchlist_id: int, stock: Stock) -> None:
-    with transaction.atomic(durable=True):
+    with _watchlist_conflicts(), transaction.atomic(durable=True):
         watchlist = _watchlist_for_update(user=user, watchlist_id=watchlist_id)
         deleted, _ = watchlist.items.filter(stock=stock).delete()
         if not deleted:
@@ -371,7 +401,7 @@ def watchlist_remove_stock(*, user, watchlist_id: int, stock: Stock) -> None:
 
 def watchlist_reorder(*, user, watchlist_id: int, stock_codes: list[str]) -> Watchlist:
     """Set the order of a list's items; the codes must be exactly the list's stocks."""
-    with transaction.atomic(durable=True):
+    with _watchlist_conflicts(), transaction.atomic(durable=True):
         watchlist = _watchlist_for_update(user=user, watchlist_id=watchlist_id)
         items = {item.stock.code: item for item in watchlist.items.select_related("stock")}
         if len(stock_codes) != len(set(stock_codes)) or set(stock_codes) != set(items):
