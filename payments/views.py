@@ -1,5 +1,6 @@
 """The premium page: plans, the PortOne payment window (static/js/premium.js), subscription and history."""
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -23,6 +24,7 @@ def _account_context(request) -> dict:
 
 
 @login_required
+@csp_update(settings.CSP_PREMIUM_PAGE_UPDATE)  # PortOne's SDK, frames and API, on this page only
 def premium_page(request):
     context = {
         "products": selectors.products_for_sale(),

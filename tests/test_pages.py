@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -87,3 +90,60 @@ def test_favicon_ico_points_at_the_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("favicon.svg")
+
+
+# --- Content-Security-Policy (DESIGN.md §11); the browser proof is tests/browser/test_csp.py -------------
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.IGNORECASE)
+EVENT_HANDLER = re.compile(r"<[^>]*\s(on[a-z]+|hx-on[:\w-]*)\s*=", re.IGNORECASE)
+STYLE_ATTRIBUTE = re.compile(r"<[^>]*\sstyle\s*=", re.IGNORECASE)
+
+
+def _policy(response) -> dict[str, list[str]]:
+    policy = response["Content-Security-Policy"]
+    return {name: sources for name, *sources in (part.split() for part in policy.split(";"))}
+
+
+def test_no_template_has_inline_script_event_handlers_or_style_attributes():
+    offences = []
+    for template in sorted(TEMPLATES_DIR.rglob("*.html")):
+        text = template.read_text()
+        for pattern in (INLINE_SCRIPT, EVENT_HANDLER, STYLE_ATTRIBUTE):
+            offences += [f"{template.relative_to(TEMPLATES_DIR)}: {match[0]}" for match in pattern.finditer(text)]
+    assert offences == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/portfolio/ledger/", "/market/", "/dashboard/", "/orders/", "/portfolio/", "/watchlists/"]
+)
+def test_pages_send_a_policy_that_allows_only_our_own_scripts(client, user, path):
+    client.force_login(user)
+    response = client.get(path)
+    assert response.status_code == 200
+    policy = _policy(response)
+    assert policy["script-src"] == ["'self'"]  # no 'unsafe-inline', no 'unsafe-eval', no other origin
+    assert policy["connect-src"] == ["'self'"]  # fetch, htmx and same-host ws:/wss: (CSP Level 3)
+    assert policy["object-src"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert "'unsafe-inline'" not in policy["style-src"]
+
+
+def test_only_the_premium_page_lets_portone_in(client, user):
+    client.force_login(user)
+    premium = _policy(client.get("/premium/"))
+    for directive in ("script-src", "frame-src", "connect-src"):
+        assert "https://*.portone.io" in premium[directive], directive
+    assert "'unsafe-inline'" not in premium["script-src"]
+    assert "frame-src" not in _policy(client.get("/market/"))
+
+
+def test_swagger_ui_gets_its_script_as_a_file_and_only_inline_styles_relaxed(client):
+    docs = client.get("/docs")
+    policy = _policy(docs)
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'", "'unsafe-inline'"]
+    assert "<script>" not in docs.content.decode()
+    script = client.get("/docs?script=")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert b"SwaggerUIBundle" in script.content

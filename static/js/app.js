@@ -1,4 +1,5 @@
 // Small helpers shared by every page. Live features attach themselves per page.
+// No inline scripts or event handlers anywhere: the Content-Security-Policy allows only script files from 'self'.
 (function () {
   "use strict";
   const wonFormat = new Intl.NumberFormat("ko-KR");
@@ -6,4 +7,15 @@
     won(value) { return value == null ? "–" : wonFormat.format(Math.trunc(Number(value))) + "원"; },
     number(value) { return value == null ? "–" : wonFormat.format(Number(value)); },
   };
+
+  // The small-screen menu button (deferred script: the header is parsed by now).
+  const toggle = document.querySelector(".nav-toggle");
+  const nav = document.getElementById("main-nav");
+  if (toggle && nav) {
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("open", open);
+    });
+  }
 })();

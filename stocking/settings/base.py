@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "kernel.htmx.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy header, see the end of this file
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
@@ -318,4 +319,36 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
+}
+
+# --- Content-Security-Policy (django-csp, DESIGN.md §11) ----------------------------
+# Scripts only from our own static files: no inline script, no event-handler attributes, no eval (htmx runs with
+# allowEval=false). 'self' in connect-src also matches ws:/wss: on the page's own host (CSP Level 3), which carries
+# /ws/prices/ and /ws/account/. Pages that embed third-party code relax this per view with django-csp's decorators:
+# the premium page (PortOne, payments/views.py) and Swagger UI at /docs (stocking/urls.py).
+CSP_LIGHTWEIGHT_CHARTS_LOGO_STYLE = "'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY='"  # its <style>, v5.2.1
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", CSP_LIGHTWEIGHT_CHARTS_LOGO_STYLE],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# PortOne's payment window: the SDK loads https://cdn.portone.io/v2/browser-sdk.js, which opens PortOne's and the
+# card company's pages in frames and talks to PortOne's API. Only the premium page gets these sources.
+PORTONE_CSP_SOURCES = env.list(
+    "PORTONE_CSP_SOURCES", default=["https://*.portone.io", "https://*.iamport.co", "https://*.iamport.kr"]
+)
+CSP_PREMIUM_PAGE_UPDATE = {
+    "script-src": PORTONE_CSP_SOURCES,
+    "connect-src": PORTONE_CSP_SOURCES,
+    "frame-src": ["'self'", *PORTONE_CSP_SOURCES],
+    "img-src": PORTONE_CSP_SOURCES,
+    "form-action": PORTONE_CSP_SOURCES,
 }
