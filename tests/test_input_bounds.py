@@ -183,3 +183,45 @@ async def test_a_deeply_nested_websocket_message_is_an_error_message_not_a_crash
     await communicator.send_json_to({"action": "ping"})  # the socket still serves
     assert (await communicator.receive_json_from())["code"] == "not_authenticated"
     await communicator.disconnect()
+
+
+# --- JSON from the market-data upstream (the relay process) ------------------------------------
+
+
+def test_a_deeply_nested_tick_is_malformed_not_a_crash_of_the_relay():
+    from marketdata.relay.ticks import MalformedTick, parse_tick
+
+    with pytest.raises(MalformedTick):
+        parse_tick('{"code": "A005930", "pad": ' + nested_arrays(5000) + "}")
+
+
+def test_a_deeply_nested_guest_key_answer_is_a_source_error():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from marketdata.relay.base import SourceError
+    from marketdata.relay.toss import GuestKeyCredentials
+
+    class DeepAnswer(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = nested_arrays(5000).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DeepAnswer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        credentials = GuestKeyCredentials(f"http://127.0.0.1:{server.server_address[1]}/key", origin="http://localhost")
+        with pytest.raises(SourceError):
+            credentials.connect_headers()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

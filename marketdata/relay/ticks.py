@@ -83,7 +83,7 @@ def parse_tick(raw: str | bytes) -> Tick:
     text = raw.strip()
     try:
         body, end = _raw_decode(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # a body nested ~1,000 deep exhausts json's recursion
         raise MalformedTick("body is not JSON") from exc
     if end != len(text):
         raise MalformedTick("body is not JSON (data after the object)")

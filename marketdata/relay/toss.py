@@ -77,7 +77,7 @@ class GuestKeyCredentials:
                 payload = json.loads(response.read(1 << 16))
         except urllib.error.HTTPError as exc:
             raise SourceError(f"guest key request answered HTTP {exc.code}") from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested ~1,000 deep
             raise SourceError(f"guest key request failed: {type(exc).__name__}") from None
         key = payload.get("result") if isinstance(payload, dict) else None
         if not isinstance(key, str) or not key or any(c in key for c in "\r\n\0"):
