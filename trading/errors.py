@@ -32,6 +32,10 @@ class OrderNotCancelable(ConflictError):
     code = "order_not_cancelable"
 
 
+class OrderNotReplaceable(ConflictError):
+    code = "order_not_replaceable"
+
+
 class IdempotencyConflict(ConflictError):
     code = "idempotency_conflict"
     default_message = "This client_order_id was already used for a different order."

@@ -77,6 +77,10 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="filled, canceled, rejected or expired")
+    # 정정: a replaced order is canceled and points to its replacement (`replaced_by`), which points back here.
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by", editable=False
+    )
 
     # Not a column: the order's executions, newest first, once known. An order being placed
     # collects its fills here as they happen (order_place), so its response reads nothing back.

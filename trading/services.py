@@ -40,6 +40,7 @@ from trading.errors import (
     NoFreshPrice,
     OrderNotCancelable,
     OrderNotFound,
+    OrderNotReplaceable,
     OrderRejected,
 )
 from trading.models import WORKING_STATUSES, Book, Execution, Order, OrderStatus, OrderType, Side, TimeInForce
@@ -346,6 +347,102 @@ def _close(work: AccountUnitOfWork, order: Order, status: str, reason: str = "")
     )
 
 
+def order_replace(
+    *,
+    user,
+    order_id: int,
+    quantity: int | None = None,
+    limit_price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> tuple[Order, bool]:
+    """정정: cancel a working order and place its replacement in one unit of work.
+
+    The replacement keeps side, type and time in force, trades `quantity` (default: what the old
+    order had left) at the new prices, points back to the old order (`replaces`), reserves afresh
+    (cash and the price band re-checked) and executes at once if it is now marketable. Returns
+    (replacement, created); repeating a replace that already happened returns its replacement
+    (created=False). Raises OrderNotFound (404), OrderRejected/InvalidPrice (400), OrderNotReplaceable,
+    InsufficientFunds, InsufficientQuantity, NoFreshPrice, MarketClosed (409). Nothing is written then.
+    """
+    if quantity is None and limit_price is None and stop_price is None:
+        raise OrderRejected(
+            "Say what to change: quantity, limit_price or stop_price.", details={"non_field_errors": ["empty"]}
+        )
+    found = Order.objects.filter(pk=order_id, account__user=user).values_list("stock_id", flat=True).first()
+    if found is None:
+        raise OrderNotFound()
+    quote = latest_price(stock_by_id_cached(found).code)  # before any lock
+    fresh = quote if quote is not None and quote.is_fresh() else None
+    with _one_order(Q(pk=order_id)) as (work, old):
+        replacement = Order.objects.filter(replaces=old).first()
+        request = OrderRequest(
+            stock_code=old.stock.code,
+            side=old.side,
+            order_type=old.order_type,
+            quantity=quantity if quantity is not None else old.remaining_quantity,
+            limit_price=limit_price if limit_price is not None else old.limit_price,
+            stop_price=stop_price if stop_price is not None else old.stop_price,
+            time_in_force=old.time_in_force,
+        )
+        if replacement is not None:
+            replacement.stock = old.stock
+            if not request.same_as(replacement):
+                raise OrderNotReplaceable(
+                    f"Order {old.pk} was already replaced by order {replacement.pk}; change that one instead.",
+                    details={"replaced_by": replacement.pk},
+                )
+            return replacement, False
+        if not old.is_working:
+            raise OrderNotReplaceable(
+                f"Order {old.pk} is {old.status.lower().replace('_', ' ')}; only a working order can be changed.",
+                details={"status": old.status},
+            )
+        if stop_price is not None and old.triggered_at is not None:
+            raise OrderNotReplaceable("The stop has already triggered; change its limit_price instead.")
+        _validate_shape(request)
+        if (request.quantity, request.limit_price, request.stop_price) == (
+            old.remaining_quantity, old.limit_price, old.stop_price
+        ):  # fmt: skip
+            raise OrderRejected(
+                "The new order would be the same as the old one.", details={"non_field_errors": ["same"]}
+            )
+        if not rules.market_is_open(timezone.now()):
+            raise MarketClosed()
+        _check_prices(request, quote=quote, fresh=fresh)
+        _close(work, old, OrderStatus.CANCELED, "replaced (정정)")
+        new = Order(
+            account=work.account,
+            stock=old.stock,
+            side=old.side,
+            order_type=old.order_type,
+            time_in_force=old.time_in_force,
+            quantity=request.quantity,
+            limit_price=request.limit_price,
+            stop_price=request.stop_price,
+            expires_at=old.expires_at,
+            triggered_at=old.triggered_at,
+            status=OrderStatus.OPEN,
+            replaces=old,
+        )
+        new.fills = []
+        if new.side == Side.BUY:
+            new.reserved_cash = rules.buy_reservation(_reservation_price(new, fresh), new.quantity)
+            account_reserve_cash(work, amount=new.reserved_cash)
+        else:
+            holding_reserve_quantity(work, stock_id=new.stock_id, quantity=new.quantity)
+            new.reserved_quantity = new.quantity
+        work.insert(new)
+        work.record_event("order.accepted", order_payload(new))
+        if new.triggered_at is not None:  # a triggered stop limit stays a limit
+            if fresh is not None and _limit_crossed(new, fresh.price):
+                _execute_limit(work, new, fresh.price, fresh.volume)
+            if new.is_working:
+                _rest(work, new, book=_RESTING_BOOK[(new.side, OrderType.LIMIT)], trigger=new.limit_price)
+        else:
+            _execute_on_arrival(work, new, fresh)
+    return new, True
+
+
 @contextmanager
 def _one_order(order_filter: Q) -> Iterator[tuple[AccountUnitOfWork, Order]]:
     """A unit of work on one order's account: the account, the order's holding, then the order."""
@@ -550,4 +647,5 @@ def order_payload(order: Order) -> dict:
         "stop_price": None if order.stop_price is None else int(order.stop_price),
         "average_fill_price": None if order.average_fill_price is None else float(order.average_fill_price),
         "reason": order.reject_reason,
+        "replaces": order.replaces_id,
     }
