@@ -134,12 +134,22 @@ def test_a_clean_stop_releases_the_lock_and_the_standby_takes_over_at_once(start
     second, second_log = start_matcher()
     assert wait_for(lambda: _record(redis_client, STANDBY_HEALTH_KEY).get("pid") == second.pid)
 
-    stopped_at = time.monotonic()
     first.send_signal(signal.SIGTERM)
+    # Watch the lock change hands: a released lock goes while its lease still has most of its TTL left,
+    # a lapsed one only when its PTTL reaches 0.
+    last_pttl_of_first, deadline = None, time.monotonic() + 20
+    while time.monotonic() < deadline:
+        holder, pttl = redis_client.pipeline().get(LEADER_KEY).pttl(LEADER_KEY).execute()
+        if holder and holder.startswith(f"{first.pid}:"):
+            last_pttl_of_first = pttl
+        elif holder and holder.startswith(f"{second.pid}:"):
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail("the standby never took the lock:\n" + second_log.read_text())
     assert first.wait(timeout=20) == 0, first_log.read_text()
+    assert last_pttl_of_first > 1000  # released by compare-and-delete, not left to lapse
     assert wait_for(lambda: _leading(redis_client, second.pid), timeout=10), second_log.read_text()
-    # Released by compare-and-delete: no waiting for the TTL.
-    assert time.monotonic() - stopped_at < LOCK_TTL_SECONDS
 
 
 def test_only_one_of_two_contenders_leads_and_a_lapsed_lock_is_never_released_by_its_old_holder(settings):

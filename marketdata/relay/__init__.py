@@ -2,6 +2,12 @@
 
     python manage.py run_relay            # MARKETDATA_SOURCE = simulator | toss | replay:<file>
 
+One relay per deployment is active: the one holding the Redis lock `relay:leader`
+(kernel/leader.py). A second run_relay stands by without connecting to the feed,
+writes only `toss_ws_relayer:standby` (and the health key while nobody leads), and
+takes over once the lock lapses (within ~3 s of the active one dying), resubscribing
+every topic in `toss_ws_relayer:subscriptions`.
+
 Modules:
   base.py       the Source interface (connect / read → Batch / subscribe / unsubscribe / close)
   toss.py       Toss Securities' STOMP 1.2 feed over WebSocket (stomp_ws.py is the STOMP client)
@@ -19,5 +25,6 @@ What readers get:
                          last_message_at, messages_total, malformed_total, reconnects,
                          connect_failures, subscriptions, updated_at}, EX 30, every
                          RELAY_HEALTH_INTERVAL_SECONDS and on every state change.
-                         state: connecting | connected | reconnecting | stopping | stopped | finished
+                         state: connecting | connected | reconnecting | stopping | stopped | finished,
+                         or standby (only while no relay leads)
 """
