@@ -34,6 +34,11 @@ CANDLES_FROM, CANDLES_UNTIL = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1
 MAX_BARS = {"1m": 1000, "5m": 1000, "1h": 1000, "1d": 400}  # 1d reads up to ~400 days of minutes
 
 
+_CODE_PARAMETER = OpenApiParameter(
+    "code", OpenApiTypes.STR, OpenApiParameter.PATH, description="Stock code, e.g. A005930 (case-insensitive)"
+)
+
+
 class StockOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Stock
@@ -44,21 +49,16 @@ class StockListApi(APIView):
     permission_classes = [permissions.AllowAny]
 
     class FilterSerializer(serializers.Serializer):
-        search = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+        search = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=100,
+            default="",
+            help_text="Code (A005930 or 005930), Korean or English name",
+        )
         market = serializers.ChoiceField(choices=Market.choices, required=False)
 
-    @extend_schema(
-        tags=["stocks"],
-        parameters=[
-            OpenApiParameter(
-                "search", OpenApiTypes.STR, description="Code (A005930 or 005930), Korean or English name"
-            ),
-            OpenApiParameter("market", OpenApiTypes.STR, enum=[m for m, _ in Market.choices]),
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT),
-        ],
-        responses={200: StockOutputSerializer(many=True)},
-    )
+    @extend_schema(tags=["stocks"], parameters=[FilterSerializer], responses={200: StockOutputSerializer(many=True)})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -71,7 +71,11 @@ class StockListApi(APIView):
 class StockDetailApi(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(tags=["stocks"], responses={200: StockOutputSerializer})
+    @extend_schema(
+        tags=["stocks"],
+        parameters=[_CODE_PARAMETER],
+        responses={200: StockOutputSerializer, 404: error_response("`stock_not_found`: no such stock.")},
+    )
     def get(self, request, code: str):
         return Response(StockOutputSerializer(stock_get(code=code)).data)
 
@@ -325,8 +329,10 @@ class StockCandlesApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         interval = serializers.ChoiceField(choices=list(INTERVALS), default="1m")
-        from_ = serializers.CharField(required=False, max_length=40)
-        to = serializers.CharField(required=False, max_length=40)
+        from_ = serializers.CharField(
+            required=False, max_length=40, help_text="ISO 8601 or epoch seconds; default: 300 bars back"
+        )
+        to = serializers.CharField(required=False, max_length=40, help_text="ISO 8601 or epoch seconds; default: now")
 
         def get_fields(self):
             fields = super().get_fields()
@@ -363,11 +369,7 @@ class StockCandlesApi(APIView):
 
     @extend_schema(
         tags=["stocks"],
-        parameters=[
-            OpenApiParameter("interval", OpenApiTypes.STR, enum=list(INTERVALS), default="1m"),
-            OpenApiParameter("from", OpenApiTypes.STR, description="ISO 8601 or epoch seconds; default: 300 bars back"),
-            OpenApiParameter("to", OpenApiTypes.STR, description="ISO 8601 or epoch seconds; default: now"),
-        ],
+        parameters=[_CODE_PARAMETER, FilterSerializer],
         responses={
             200: inline_serializer(
                 "StockCandles",

@@ -170,6 +170,7 @@ class WebhookApi(APIView):
             ),  # fmt: skip
             400: error_response("`invalid_webhook`: missing header, bad signature or stale timestamp"),
             502: error_response("`portone_unavailable`: PortOne will retry"),
+            503: error_response("`webhook_not_configured`: this server has no PORTONE_WEBHOOK_SECRET"),
         },
         description="Called by PortOne (`Transaction.Paid`, `Transaction.Cancelled`, …; other types are "
         "acknowledged and ignored). Signed with `webhook-id`, `webhook-timestamp`, `webhook-signature`; "

@@ -5,17 +5,22 @@ from decimal import Decimal
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kernel.errors import error_response
 from kernel.fields import BodylessAction, DayRangeFilter, WonField, visible_text
 from kernel.pagination import PagePagination
+from kernel.text_fields import StrictCharField
 from marketdata.codes import stock_code_validator
 from marketdata.selectors import stock_get
 from portfolio import selectors, services
 from portfolio.models import TransactionType
+
+NO_ACCOUNT = error_response("`account_not_found`: you have no open account.")
+ACCOUNT_BUSY = error_response("`account_busy`: another request is moving this account; retry after `Retry-After`.")
 
 
 def _won(value: Decimal | None):
@@ -73,14 +78,14 @@ class HoldingOutputSerializer(serializers.Serializer):
 
 
 class PortfolioApi(APIView):
-    @extend_schema(tags=["portfolio"], responses={200: PortfolioOutputSerializer})
+    @extend_schema(tags=["portfolio"], responses={200: PortfolioOutputSerializer, 404: NO_ACCOUNT})
     def get(self, request):
         account = selectors.account_get_open(user=request.user)
         return Response(PortfolioOutputSerializer(selectors.portfolio_summary(account=account)).data)
 
 
 class HoldingsApi(APIView):
-    @extend_schema(tags=["portfolio"], responses={200: HoldingOutputSerializer(many=True)})
+    @extend_schema(tags=["portfolio"], responses={200: HoldingOutputSerializer(many=True), 404: NO_ACCOUNT})
     def get(self, request):
         summary = selectors.portfolio_summary(account=selectors.account_get_open(user=request.user))
         paginator = PagePagination()
@@ -129,21 +134,26 @@ def _csv_rows(rows):
 class TransactionsApi(APIView):
     class FilterSerializer(DayRangeFilter):
         type = serializers.ChoiceField(choices=TransactionType.choices, required=False)
-        stock = serializers.CharField(required=False, validators=[stock_code_validator], max_length=7)
-        format = serializers.ChoiceField(choices=["json", "csv"], required=False, default="json")
+        stock = serializers.CharField(
+            required=False, validators=[stock_code_validator], max_length=7, help_text="stock code, e.g. A005930"
+        )
+        format = serializers.ChoiceField(
+            choices=["json", "csv"],
+            required=False,
+            default="json",
+            help_text="csv: every row as a spreadsheet (UTF-8 with BOM), no pages",
+        )
 
     @extend_schema(
         tags=["portfolio"],
-        parameters=[
-            OpenApiParameter("type", OpenApiTypes.STR, enum=TransactionType.values),
-            OpenApiParameter("stock", OpenApiTypes.STR, description="stock code, e.g. A005930"),
-            OpenApiParameter("date_from", OpenApiTypes.DATE),
-            OpenApiParameter("date_to", OpenApiTypes.DATE),
-            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"], description="csv: every row, no pages"),
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT),
-        ],
-        responses={200: TransactionOutputSerializer(many=True)},
+        parameters=[FilterSerializer],
+        responses={
+            (200, "application/json"): TransactionOutputSerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description=f"With `format=csv`: a header row ({', '.join(CSV_COLUMNS)}), then rows."
+            ),
+            404: NO_ACCOUNT,
+        },
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
@@ -178,7 +188,7 @@ class DepositApi(APIView):
     @extend_schema(
         tags=["portfolio"],
         request=AmountInputSerializer,
-        responses={200: AccountOutputSerializer},
+        responses={200: AccountOutputSerializer, 404: NO_ACCOUNT, 503: ACCOUNT_BUSY},
         examples=[OpenApiExample("Deposit 1,000,000 won", value={"amount": 1000000}, request_only=True)],
     )
     def post(self, request):
@@ -191,7 +201,12 @@ class WithdrawApi(APIView):
     @extend_schema(
         tags=["portfolio"],
         request=AmountInputSerializer,
-        responses={200: AccountOutputSerializer},
+        responses={
+            200: AccountOutputSerializer,
+            404: NO_ACCOUNT,
+            409: error_response("`insufficient_funds`: more than `withdrawable_cash`."),
+            503: ACCOUNT_BUSY,
+        },
         description="Up to `withdrawable_cash`: available cash minus sale proceeds that settle after today (T+2). "
         "More answers 409 `insufficient_funds`.",
         examples=[OpenApiExample("Withdraw 500,000 won", value={"amount": "500000"}, request_only=True)],
@@ -206,7 +221,12 @@ class ResetApi(BodylessAction, APIView):
     @extend_schema(
         tags=["portfolio"],
         request=None,
-        responses={201: AccountOutputSerializer},
+        responses={
+            201: AccountOutputSerializer,
+            404: NO_ACCOUNT,
+            429: error_response("`reset_limited`: accounts are reset at most so often; see `Retry-After`."),
+            503: ACCOUNT_BUSY,
+        },
         description="Close the open account (open orders canceled, history kept read-only) and open a fresh one "
         "with the starting cash.",
     )
@@ -235,9 +255,7 @@ class WatchlistOutputSerializer(serializers.Serializer):
 
 
 class WatchlistNameInputSerializer(serializers.Serializer):
-    name = serializers.CharField(
-        max_length=50, help_text="unique per user, case-insensitive", validators=[visible_text]
-    )
+    name = StrictCharField(max_length=50, help_text="unique per user, case-insensitive", validators=[visible_text])
 
 
 class WatchlistsApi(APIView):
@@ -250,7 +268,10 @@ class WatchlistsApi(APIView):
     @extend_schema(
         tags=["watchlists"],
         request=WatchlistNameInputSerializer,
-        responses={201: WatchlistOutputSerializer},
+        responses={
+            201: WatchlistOutputSerializer,
+            409: error_response("`duplicate` name, or `limit_reached`: too many watchlists."),
+        },
         examples=[OpenApiExample("Create", value={"name": "반도체"}, request_only=True)],
     )
     def post(self, request):
@@ -269,7 +290,9 @@ class WatchlistDetailApi(APIView):
         )
 
     @extend_schema(
-        tags=["watchlists"], request=WatchlistNameInputSerializer, responses={200: WatchlistOutputSerializer}
+        tags=["watchlists"],
+        request=WatchlistNameInputSerializer,
+        responses={200: WatchlistOutputSerializer, 409: error_response("`duplicate`: you have a watchlist so named.")},
     )
     def patch(self, request, watchlist_id: int):
         data = WatchlistNameInputSerializer(data=request.data)
@@ -292,7 +315,11 @@ class WatchlistItemsApi(APIView):
     @extend_schema(
         tags=["watchlists"],
         request=InputSerializer,
-        responses={201: WatchlistOutputSerializer},
+        responses={
+            201: WatchlistOutputSerializer,
+            404: error_response("`watchlist_not_found`, or `stock_not_found`: no such stock."),
+            409: error_response("`duplicate`: already on the list, or `limit_reached`: the list is full."),
+        },
         examples=[OpenApiExample("Add Samsung Electronics", value={"stock_code": "A005930"}, request_only=True)],
     )
     def post(self, request, watchlist_id: int):

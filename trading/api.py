@@ -1,14 +1,15 @@
 """Orders API (DESIGN.md §9): place, list, detail, cancel, executions."""
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kernel.errors import error_response
 from kernel.fields import BodylessAction, DayRangeFilter, StrictIntegerField, WonField
 from kernel.pagination import PagePagination
+from kernel.text_fields import StrictRegexField
 from kernel.throttles import WindowedUserRateThrottle
 from marketdata.codes import stock_code_validator
 from portfolio.selectors import account_get_open
@@ -133,7 +134,7 @@ class OrdersApi(APIView):
         limit_price = WonField(required=False, allow_null=True, max_value=10_000_000)
         stop_price = WonField(required=False, allow_null=True, max_value=10_000_000)
         time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default=TimeInForce.DAY)
-        client_order_id = serializers.RegexField(
+        client_order_id = StrictRegexField(
             r"^[A-Za-z0-9._:-]{1,64}\Z", required=False, allow_null=True,
             error_messages={"invalid": "1–64 letters, digits or . _ : -"},
         )  # fmt: skip
@@ -147,14 +148,8 @@ class OrdersApi(APIView):
 
     @extend_schema(
         tags=["orders"],
-        parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=[*OrderStatus.values, "WORKING"]),
-            OpenApiParameter("stock", OpenApiTypes.STR),
-            OpenApiParameter("date_from", OpenApiTypes.DATE),
-            OpenApiParameter("date_to", OpenApiTypes.DATE),
-            OpenApiParameter("page", OpenApiTypes.INT),
-        ],
-        responses={200: OrderOutputSerializer(many=True)},
+        parameters=[FilterSerializer],
+        responses={200: OrderOutputSerializer(many=True), 404: error_response("`account_not_found`: no open account.")},
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
@@ -174,7 +169,17 @@ class OrdersApi(APIView):
     @extend_schema(
         tags=["orders"],
         request=InputSerializer,
-        responses={201: OrderDetailOutputSerializer, 200: OrderDetailOutputSerializer},
+        responses={
+            201: OrderDetailOutputSerializer,
+            200: OrderDetailOutputSerializer,
+            400: error_response("`validation_error`, or `invalid_price` (off the tick grid or the ±30 % band)."),
+            404: error_response("`stock_not_found`, or `account_not_found`: no open account."),
+            409: error_response(
+                "`insufficient_funds`, `insufficient_quantity`, `no_fresh_price`, `market_closed` or "
+                "`idempotency_conflict` (the `client_order_id` was used for a different order)."
+            ),
+            503: error_response("`account_busy`: another request is moving the account; see `Retry-After`."),
+        },
         examples=ORDER_EXAMPLES,
         description=(
             "Place an order. MARKET fills now at the latest price (409 `no_fresh_price` if none is fresh); LIMIT "
@@ -213,7 +218,15 @@ class OrderDetailApi(APIView):
 
 
 class OrderCancelApi(BodylessAction, APIView):
-    @extend_schema(tags=["orders"], request=None, responses={200: OrderDetailOutputSerializer})
+    @extend_schema(
+        tags=["orders"],
+        request=None,
+        responses={
+            200: OrderDetailOutputSerializer,
+            409: error_response("`order_not_cancelable`: already filled, canceled or expired."),
+            503: error_response("`account_busy`: another request is moving the account; see `Retry-After`."),
+        },
+    )
     def post(self, request, order_id: int):
         order_cancel(user=request.user, order_id=order_id)
         return Response(OrderDetailOutputSerializer(selectors.order_get(user=request.user, order_id=order_id)).data)
@@ -225,12 +238,11 @@ class ExecutionsApi(APIView):
 
     @extend_schema(
         tags=["orders"],
-        parameters=[
-            OpenApiParameter("stock", OpenApiTypes.STR),
-            OpenApiParameter("date_from", OpenApiTypes.DATE),
-            OpenApiParameter("date_to", OpenApiTypes.DATE),
-        ],
-        responses={200: ExecutionOutputSerializer(many=True)},
+        parameters=[FilterSerializer],
+        responses={
+            200: ExecutionOutputSerializer(many=True),
+            404: error_response("`account_not_found`: no open account."),
+        },
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
