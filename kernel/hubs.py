@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import threading
 import time
@@ -124,10 +125,12 @@ class SubscriptionLoop:
         self.on_lost = on_lost
         self.retry = retry or RetryPolicy(name)
         self.reconnects = 0  # subscriptions lost
+        # Named in CLIENT LIST, so an operator (or a test) sees which process holds which subscription.
+        self.client_name = f"{name.replace(' ', '_')}:{os.getpid()}"
 
     def run(self) -> None:
         while not self.stop.is_set():
-            client = redis.Redis.from_url(self.redis_url, health_check_interval=30)
+            client = redis.Redis.from_url(self.redis_url, health_check_interval=30, client_name=self.client_name)
             pubsub = client.pubsub()
             try:
                 self._listen(pubsub)

@@ -87,6 +87,11 @@ def _record(client, key) -> dict:
     return json.loads(payload) if payload else {}
 
 
+def _subscriptions(client, pid) -> int:
+    """Channels the matcher process `pid` is subscribed to (its subscription names itself in CLIENT LIST)."""
+    return sum(int(c["sub"]) for c in client.client_list(_type="pubsub") if c["name"] == f"matcher:{pid}")
+
+
 def _leading(client, pid) -> bool:
     record = _record(client, HEALTH_KEY)
     return record.get("pid") == pid and record.get("state") == "running"
@@ -106,6 +111,8 @@ def test_a_standby_matcher_takes_over_after_sigkill_once_the_lock_lapses_and_fil
     assert standby["leader"].startswith(f"{first.pid}:")
     time.sleep(1.5)  # several renewals: the standby keeps waiting while the leader lives
     assert _leading(redis_client, first.pid)
+    assert _subscriptions(redis_client, first.pid) == 1
+    assert _subscriptions(redis_client, second.pid) == 0  # a standby does not even listen
 
     killed_at = time.monotonic()
     first.send_signal(signal.SIGKILL)
@@ -113,9 +120,11 @@ def test_a_standby_matcher_takes_over_after_sigkill_once_the_lock_lapses_and_fil
     takeover = time.monotonic() - killed_at
     print(f"matcher takeover after SIGKILL: {takeover:.2f} s")
     assert takeover < 5.0
-    # The dead leader's lease had between TTL-1 s and TTL left: taking over sooner would risk two matchers.
-    assert takeover >= LOCK_TTL_SECONDS - 1.0
+    # Renewed every second, the dead leader's lease had about TTL-1 s to TTL left (a slack half second for
+    # a loaded machine): a standby that took over sooner would have risked two matchers at once.
+    assert takeover >= LOCK_TTL_SECONDS - 1.5
 
+    assert _subscriptions(redis_client, second.pid) == 1
     redis_client.publish("stock:ticks", json.dumps([{"code": CODE, "close": 68_000, "volume": 5}]))
     assert wait_for(lambda: Order.objects.get(pk=resting_buy.pk).status == "FILLED"), second_log.read_text()
     time.sleep(0.5)

@@ -78,6 +78,7 @@ class Matcher:
         self._latest: dict[str, tuple[Decimal, int | None]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._health_due = False
         self._stocks: dict[str, Stock | None] = {}
 
     # --- reading ------------------------------------------------------------
@@ -86,6 +87,8 @@ class Matcher:
 
         def subscribed() -> None:
             self.stats.state = "running"
+            self._health_due = True  # say so now, not at the next interval
+            self._wake.set()
 
         def lost(exc: BaseException) -> None:
             self.stats.reconnects += 1
@@ -194,7 +197,8 @@ class Matcher:
             self._wake.wait(timeout=1.0)
             close_old_connections()
             self.match_pending(leadership.held)
-            if time.monotonic() - last_health >= settings.MATCHER_HEALTH_INTERVAL_SECONDS:
+            if self._health_due or time.monotonic() - last_health >= settings.MATCHER_HEALTH_INTERVAL_SECONDS:
+                self._health_due = False
                 self.write_health()
                 last_health = time.monotonic()
         reader.join(timeout=5)
