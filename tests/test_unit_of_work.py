@@ -88,15 +88,17 @@ def test_cancel_and_deposit_take_the_account_lock_first(user, priced, lock_log):
 
 @pytest.mark.django_db
 def test_locks_out_of_the_canonical_order_are_refused(user):
-    first, second = StockFactory(), StockFactory()
-    with pytest.raises(LockOrderError), AccountUnitOfWork.of_user(user=user) as work:
-        work.lock_holdings([max(first.pk, second.pk)])
-        work.lock_holdings([min(first.pk, second.pk)])  # a lower stock id after a higher one
-    with pytest.raises(LockOrderError), AccountUnitOfWork.of_user(user=user) as work:
+    low, high = sorted([StockFactory().pk, StockFactory().pk])
+    with AccountUnitOfWork.of_user(user=user) as work:
+        work.lock_holdings([high])
+        with pytest.raises(LockOrderError):
+            work.lock_holdings([low])  # a lower stock id after a higher one
+    with AccountUnitOfWork.of_user(user=user) as work:
         work.lock_orders(Order.objects.none())
-        work.lock_holdings([first.pk])  # a holding after orders
-    with pytest.raises(LockOrderError), AccountUnitOfWork.of_user(user=user) as work:
-        work.holding(first.pk)  # a holding it never locked
+        with pytest.raises(LockOrderError):
+            work.lock_holdings([low])  # a holding after orders
+    with AccountUnitOfWork.of_user(user=user) as work, pytest.raises(LockOrderError):
+        work.holding(low)  # a holding it never locked
 
 
 @pytest.mark.django_db
@@ -112,7 +114,7 @@ def test_a_market_buy_writes_each_row_once(user, priced):
     order_place(user=user, request=market(client_order_id="once"))  # the holding exists from here on
     with CaptureQueriesContext(connection) as queries:
         order, created = order_place(user=user, request=market(client_order_id="twice"))
-    assert created and order.status == "FILLED"
+    assert (created, order.status) == (True, "FILLED")
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
     writes = [q["sql"] for q in queries.captured_queries if q["sql"].split()[0].upper() in ("INSERT", "UPDATE")]
     tables = [sql.split()[2].strip('"`') if sql.startswith("INSERT") else sql.split()[1].strip('"`') for sql in writes]
@@ -128,14 +130,21 @@ def test_a_market_buy_writes_each_row_once(user, priced):
     ]
 
 
+def deposit_then_fail(user, *, write_first: bool):
+    with AccountUnitOfWork.of_user(user=user) as work:
+        ledger_write(work, transaction_type="DEPOSIT", amount=Decimal(5_000))
+        work.record_event("cash.changed", {"amount": 5_000})
+        if write_first:
+            work.commit()
+        raise RuntimeError("something after the change failed")
+
+
 @pytest.mark.django_db
 def test_nothing_pending_is_written_when_the_unit_fails(user):
     account = Account.objects.get(user=user, is_open=True)
     rows_before, events_before = Transaction.objects.count(), AccountEvent.objects.count()
-    with pytest.raises(RuntimeError), AccountUnitOfWork.of_user(user=user) as work:
-        ledger_write(work, transaction_type="DEPOSIT", amount=Decimal(5_000))
-        work.record_event("cash.changed", {"amount": 5_000})
-        raise RuntimeError("something after the change failed")
+    with pytest.raises(RuntimeError, match="after the change"):
+        deposit_then_fail(user, write_first=False)
     account.refresh_from_db()
     assert account.cash == Decimal(10_000_000)
     assert (Transaction.objects.count(), AccountEvent.objects.count()) == (rows_before, events_before)
@@ -149,11 +158,8 @@ def test_a_rolled_back_unit_publishes_no_event_and_a_committed_one_publishes_aft
     pubsub.subscribe(account_events_prefix() + str(user.pk))
     assert pubsub.get_message(timeout=1)["type"] == "subscribe"
 
-    with pytest.raises(RuntimeError), AccountUnitOfWork.of_user(user=user) as work:
-        ledger_write(work, transaction_type="DEPOSIT", amount=Decimal(5_000))
-        work.record_event("cash.changed", {"amount": 5_000})
-        work.commit()  # rows written inside the transaction, which then rolls back
-        raise RuntimeError("rolled back")
+    with pytest.raises(RuntimeError, match="after the change"):
+        deposit_then_fail(user, write_first=True)  # rows written inside the transaction, which then rolls back
     assert pubsub.get_message(timeout=0.5) is None
     assert not AccountEvent.objects.filter(account__user=user, event_type="cash.changed").exists()
 
