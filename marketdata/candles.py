@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from marketdata.codes import is_stock_code
 from marketdata.models import Candle, Stock
-from marketdata.prices import parse_timestamp
+from marketdata.prices import Trade, trade_from_tick
 
 logger = logging.getLogger(__name__)
 
@@ -45,33 +44,18 @@ def bucket_start(epoch: int, interval: Interval) -> int:
     return epoch - (epoch + interval.offset_seconds) % interval.seconds
 
 
-@dataclass(frozen=True)
-class _Trade:
-    code: str
-    at: datetime
-    price: Decimal
-    volume: int
+_MAX_PRICE = Decimal(10) ** 18  # the candle columns' bound
 
 
-def _parse_trade(tick) -> _Trade | None:
-    if not isinstance(tick, dict) or not is_stock_code(tick.get("code")):
+def _parse_trade(tick) -> Trade | None:
+    """A tick as a candle trade: whole-won price, a time to bucket it by, volume 0 when unknown."""
+    trade = trade_from_tick(tick)
+    if trade is None or trade.at is None:
         return None
-    close = tick.get("close")
-    if isinstance(close, bool) or close is None:
+    price = trade.price.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if price <= 0 or price >= _MAX_PRICE:
         return None
-    try:
-        price = Decimal(str(close)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
-        return None
-    if not price.is_finite() or price <= 0 or price >= Decimal(10) ** 18:
-        return None
-    at = parse_timestamp(tick.get("dt")) or parse_timestamp(tick.get("received_at"))
-    if at is None:
-        return None
-    volume = tick.get("volume")
-    if not isinstance(volume, int) or isinstance(volume, bool) or volume < 0:
-        volume = 0
-    return _Trade(code=tick["code"], at=at, price=price, volume=volume)
+    return Trade(code=trade.code, price=price, volume=trade.volume or 0, at=trade.at)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from kernel.redis import get_redis
+from marketdata.codes import is_stock_code
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,30 @@ def ticks_from_message(payload) -> tuple[list[dict], int]:
     entries = decoded if isinstance(decoded, list) else [decoded]
     ticks = [entry for entry in entries if isinstance(entry, dict)]
     return ticks, len(entries) - len(ticks)
+
+
+@dataclass(frozen=True)
+class Trade:
+    """The fields of one tick that matching and candles act on."""
+
+    code: str
+    price: Decimal  # the tick's close: finite and > 0
+    volume: int | None  # the tick's own trade volume; None when absent or unusable
+    at: datetime | None  # exchange time `dt`, else the relay's `received_at`
+
+
+def trade_from_tick(tick) -> Trade | None:
+    """One tick object (an entry of `ticks_from_message`) -> Trade; None when it is not a usable tick."""
+    if not isinstance(tick, dict) or not is_stock_code(tick.get("code")):
+        return None
+    price = parse_decimal(tick.get("close"))
+    if price is None or price <= 0:
+        return None
+    volume = tick.get("volume")
+    if not isinstance(volume, int) or isinstance(volume, bool) or volume < 0:
+        volume = None
+    at = parse_timestamp(tick.get("dt")) or parse_timestamp(tick.get("received_at"))
+    return Trade(code=tick["code"], price=price, volume=volume, at=at)
 
 
 def latest_price(code: str) -> Quote | None:

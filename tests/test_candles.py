@@ -15,9 +15,11 @@ from django.core.management import call_command
 
 from marketdata.candles import MinuteBars, candles_record_ticks
 from marketdata.models import Candle
+from marketdata.prices import trade_from_tick
 from marketdata.relay.keys import TICKS_CHANNEL
 from tests.factories import StockFactory
 from tests.helpers import assert_error
+from trading.matcher import parse_ticks
 
 pytestmark = pytest.mark.django_db
 
@@ -303,3 +305,15 @@ def test_run_candles_records_what_is_published_on_stock_ticks():
     assert "run_candles stopped" in output.getvalue()
     (candle,) = Candle.objects.all()
     assert ohlcv(candle) == (70000, 70200, 69800, 69800, 6)
+
+
+def test_one_tick_parser_serves_candles_and_the_matcher():
+    good = {"code": "A0126Z0", "close": "70000", "volume": 3, "dt": "2026-03-03T00:00:05Z"}
+    trade = trade_from_tick(good)
+    assert (trade.code, trade.price, trade.volume) == ("A0126Z0", Decimal(70000), 3)
+    assert trade.at == datetime(2026, 3, 3, 0, 0, 5, tzinfo=UTC)
+    assert trade_from_tick({**good, "volume": -5}).volume is None  # never a negative trade volume
+    assert trade_from_tick({"code": "A005930", "close": 1, "received_at": 0}).at == datetime(1970, 1, 1, tzinfo=UTC)
+    bad = [{**good, "code": "a0126z0"}, {**good, "close": "NaN"}, {**good, "close": True}, {**good, "close": 0}, []]
+    assert [trade_from_tick(tick) for tick in bad] == [None] * len(bad)
+    assert parse_ticks(json.dumps([good, *bad])) == ([("A0126Z0", Decimal(70000), 3)], len(bad))

@@ -26,9 +26,8 @@ from django.utils import timezone
 
 from kernel.hubs import SubscriptionLoop
 from kernel.leader import Leadership
-from marketdata.codes import is_stock_code
 from marketdata.models import Stock
-from marketdata.prices import parse_decimal, ticks_from_message
+from marketdata.prices import ticks_from_message, trade_from_tick
 from marketdata.relay.keys import TICKS_CHANNEL
 from trading.services import orders_match_tick
 
@@ -60,13 +59,11 @@ def parse_ticks(data) -> tuple[list[tuple[str, Decimal, int | None]], int]:
     """A `stock:ticks` message (one tick or a list) -> ([(code, price, volume)], malformed count)."""
     ticks, malformed = ticks_from_message(data)
     parsed = []
-    for tick in ticks:
-        code, price = tick.get("code"), parse_decimal(tick.get("close"))
-        if not is_stock_code(code) or price is None or price <= 0:
+    for trade in map(trade_from_tick, ticks):
+        if trade is None:
             malformed += 1
-            continue
-        volume = tick.get("volume")
-        parsed.append((code, price, volume if isinstance(volume, int) and not isinstance(volume, bool) else None))
+        else:
+            parsed.append((trade.code, trade.price, trade.volume))
     return parsed, malformed
 
 
