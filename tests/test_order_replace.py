@@ -106,3 +106,54 @@ def test_another_users_order_is_not_found(user, priced):
     open_account_for(stranger)
     with pytest.raises(OrderNotFound):
         order_replace(user=stranger, order_id=old.pk, limit_price=Decimal(68_000))
+
+
+# --- PATCH trading/orders/{id} ---------------------------------------------------------------
+
+ORDERS = "/api/v1/trading/orders"
+
+
+def test_patch_replaces_a_working_order_and_links_both(jwt_client, user, priced):
+    old = jwt_client.post(
+        ORDERS, {"stock_code": "A005930", "side": "BUY", "type": "LIMIT", "quantity": 10, "limit_price": 69_000},
+        format="json",
+    ).json()  # fmt: skip
+    response = jwt_client.patch(f"{ORDERS}/{old['id']}", {"quantity": 4, "limit_price": "68500"}, format="json")
+    assert response.status_code == 201, response.content
+    new = response.json()
+    assert (new["status"], new["quantity"], new["limit_price"], new["replaces"]) == ("OPEN", 4, 68_500, old["id"])
+    detail = jwt_client.get(f"{ORDERS}/{old['id']}").json()
+    assert (detail["status"], detail["replaced_by"]) == ("CANCELED", new["id"])
+    again = jwt_client.patch(f"{ORDERS}/{old['id']}", {"quantity": 4, "limit_price": 68_500}, format="json")
+    assert (again.status_code, again.json()["id"]) == (200, new["id"])
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({}, 400, "order_rejected"),
+        ({"quantity": 0}, 400, "validation_error"),
+        ({"quantity": "１０"}, 400, "validation_error"),
+        ({"limit_price": 69_050}, 400, "invalid_price"),
+        ({"limit_price": None}, 400, "validation_error"),
+        ({"limit_price": "abc"}, 400, "validation_error"),
+    ],
+)
+def test_patch_with_bad_input_is_4xx_and_writes_nothing(jwt_client, user, priced, body, status, code):
+    from tests.helpers import assert_error
+
+    old = limit_buy(user)
+    assert_error(jwt_client.patch(f"{ORDERS}/{old.pk}", body, format="json"), status, code)
+    old.refresh_from_db()
+    assert (old.status, Order.objects.count()) == ("OPEN", 1)
+
+
+def test_patch_of_a_filled_or_unknown_order(jwt_client, user, priced):
+    from tests.helpers import assert_error
+
+    old = limit_buy(user)
+    orders_match_tick(stock=priced, price=Decimal(68_900))
+    assert_error(
+        jwt_client.patch(f"{ORDERS}/{old.pk}", {"limit_price": 68_000}, format="json"), 409, "order_not_replaceable"
+    )
+    assert_error(jwt_client.patch(f"{ORDERS}/999999", {"limit_price": 68_000}, format="json"), 404, "order_not_found")

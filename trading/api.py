@@ -1,7 +1,7 @@
 """Orders API (DESIGN.md §9): place, list, detail, cancel, executions."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +15,7 @@ from marketdata.codes import stock_code_validator
 from portfolio.selectors import account_get_open
 from trading import selectors
 from trading.models import OrderStatus, OrderType, Side, TimeInForce
-from trading.services import OrderRequest, order_cancel, order_place
+from trading.services import OrderRequest, order_cancel, order_place, order_replace
 
 
 class OrderThrottle(WindowedUserRateThrottle):
@@ -62,10 +62,18 @@ class OrderOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
+    replaces = serializers.IntegerField(
+        source="replaces_id", allow_null=True, help_text="정정: the order this one replaced, if any"
+    )
 
 
 class OrderDetailOutputSerializer(OrderOutputSerializer):
     executions = ExecutionOutputSerializer(many=True, source="fills")
+    replaced_by = serializers.SerializerMethodField(help_text="정정: the order that replaced this one, if any")
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_replaced_by(self, order) -> int | None:
+        return selectors.order_replacement_id(order)
 
 
 ORDER_EXAMPLES = [
@@ -212,9 +220,47 @@ class OrdersApi(APIView):
 
 
 class OrderDetailApi(APIView):
+    class ReplaceInputSerializer(serializers.Serializer):
+        quantity = StrictIntegerField(required=False, min_value=1, max_value=settings.ORDER_MAX_QUANTITY)
+        limit_price = WonField(required=False, max_value=10_000_000)
+        stop_price = WonField(required=False, max_value=10_000_000)
+
+    def get_throttles(self):
+        return [OrderThrottle()] if self.request.method == "PATCH" else super().get_throttles()
+
     @extend_schema(tags=["orders"], responses={200: OrderDetailOutputSerializer})
     def get(self, request, order_id: int):
         return Response(OrderDetailOutputSerializer(selectors.order_get(user=request.user, order_id=order_id)).data)
+
+    @extend_schema(
+        tags=["orders"],
+        request=ReplaceInputSerializer,
+        responses={
+            201: OrderDetailOutputSerializer,
+            200: OrderDetailOutputSerializer,
+            400: error_response("`validation_error`, `order_rejected` (nothing changes) or `invalid_price`."),
+            404: error_response("`order_not_found`."),
+            409: error_response(
+                "`order_not_replaceable` (filled, canceled, or replaced by another change), `insufficient_funds`, "
+                "`insufficient_quantity`, `no_fresh_price` or `market_closed`."
+            ),
+            503: error_response("`account_busy`: another request is moving the account; see `Retry-After`."),
+        },
+        description=(
+            "정정: replace a working order. Cancels it and places a new order with the same side, type and time in "
+            "force at the new quantity (default: what was left) and prices, in one step; the new order's `replaces` "
+            "and the old one's `replaced_by` link them. Cash, the tick grid and the price band are checked again. "
+            "Sending the same change again answers 200 with the replacement."
+        ),
+    )
+    def patch(self, request, order_id: int):
+        data = self.ReplaceInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order, created = order_replace(user=request.user, order_id=order_id, **data.validated_data)
+        return Response(
+            OrderDetailOutputSerializer(selectors.order_with_executions(order)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class OrderCancelApi(BodylessAction, APIView):

@@ -67,3 +67,8 @@ def working_order_reservations(account_ids: list[int]) -> tuple[dict[int, Decima
         for row in working.values("account_id", "stock_id").annotate(total=Sum("reserved_quantity"))
     }
     return cash, shares
+
+
+def order_replacement_id(order: Order) -> int | None:
+    """The id of the order that replaced this one (정정), if any."""
+    return Order.objects.filter(replaces_id=order.pk).values_list("pk", flat=True).first()
