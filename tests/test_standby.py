@@ -203,14 +203,15 @@ def stomp_server():
 def start_relay(settings, tmp_path, stomp_server):
     processes = []
 
-    def start() -> tuple[subprocess.Popen, Path]:
+    def start(**overrides) -> tuple[subprocess.Popen, Path]:
         log_path = tmp_path / f"relay-{len(processes)}.log"
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "stocking.settings.test", "REDIS_URL": settings.REDIS_URL,
                "MARKETDATA_SOURCE": "toss", "TOSS_WS_URL": stomp_server.url,
                "TOSS_WS_HEADERS": json.dumps({"authorization": "standby-test"}),
                "TOSS_SUBSCRIBE_ACTIVE_STOCKS": "false", "TOSS_HEARTBEAT_MS": "200,200",
                "RELAY_RECORD_CANDLES": "false", "RELAY_HEALTH_INTERVAL_SECONDS": "0.3",
-               "RELAY_POLL_SECONDS": "0.05", "RELAY_BACKOFF_BASE_SECONDS": "0.1", "PYTHONUNBUFFERED": "1"}  # fmt: skip
+               "RELAY_POLL_SECONDS": "0.05", "RELAY_BACKOFF_BASE_SECONDS": "0.1", "PYTHONUNBUFFERED": "1",
+               **overrides}  # fmt: skip
         with open(log_path, "w") as log:
             process = subprocess.Popen(
                 [sys.executable, "manage.py", "run_relay"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -305,3 +306,40 @@ def test_a_standby_relay_stays_off_the_feed_and_takes_over_every_subscription_af
     assert second.wait(timeout=20) == 0, second_log.read_text()
     assert redis_client.get(relay_keys.LEADER_KEY) is None
     assert set(redis_client.smembers(relay_keys.SUBSCRIPTIONS_KEY)) == set(topics)
+
+
+def test_two_replaying_relays_publish_each_tick_once_and_the_standby_replays_after_sigkill(
+    start_relay, redis_client, settings, tmp_path
+):
+    code = RELAY_CODES[0]
+    path = tmp_path / "ticks.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"code": code, "close": 50_000 + i, "received_at": 1_770_000_000 + i / 10}) + "\n"
+            for i in range(600)
+        )
+    )
+    collector = TickCollector(settings.REDIS_URL)
+    try:
+        first, first_log = start_relay(MARKETDATA_SOURCE=f"replay:{path}", REPLAY_SPEED="1")  # 10 ticks a second
+        assert wait_for(lambda: _record(redis_client, relay_keys.HEALTH_KEY).get("pid") == first.pid), (
+            first_log.read_text()
+        )
+        second, second_log = start_relay(MARKETDATA_SOURCE=f"replay:{path}", REPLAY_SPEED="1")
+        assert wait_for(lambda: _record(redis_client, relay_keys.STANDBY_HEALTH_KEY).get("pid") == second.pid), (
+            second_log.read_text()
+        )
+        before = collector.drain(2.0)
+        assert len(before) >= 10, first_log.read_text()
+        assert len(set(before)) == len(before)  # two relays replaying would publish every tick twice
+
+        killed_at = time.monotonic()
+        first.send_signal(signal.SIGKILL)
+        assert wait_for(lambda: _record(redis_client, relay_keys.HEALTH_KEY).get("pid") == second.pid, timeout=10)
+        assert time.monotonic() - killed_at < 5.0
+        collector.seen.clear()
+        after = collector.drain(1.0)
+        assert len(after) >= 5, second_log.read_text()
+        assert len(set(after)) == len(after)
+    finally:
+        collector.close()
