@@ -30,3 +30,4 @@ class AccountConsumer(AuthenticatedJsonConsumer):
     async def disconnect(self, code):
         if self.stream is not None:
             await self.stream.close()
+        await super().disconnect(code)

@@ -218,3 +218,9 @@ def token_logout(*, raw: str, user) -> None:
 def token_family_active(*, family_id: str) -> bool:
     """Whether a login's family still stands (not logged out, not revoked for reuse)."""
     return RefreshTokenFamily.objects.filter(family=family_id, revoked_at=None).exists()
+
+
+def access_token_login_active(token) -> bool:
+    """An access token's login (FAMILY_CLAIM) is not logged out or revoked; tokens without one pass."""
+    family_id = token.get(FAMILY_CLAIM)
+    return family_id is None or token_family_active(family_id=family_id)

@@ -318,3 +318,92 @@ async def test_a_socket_behind_still_follows_a_reset(monkeypatch):
     event = await communicator.receive_json_from(timeout=2)
     assert (event["account_id"], event["seq"], event["data"]["amount"]) == (new_account.pk, 1, 7)
     await communicator.disconnect()
+
+
+async def expect_closed_for(communicator, error_code: str, close_code: int, timeout: float = 5):
+    error = await communicator.receive_json_from(timeout=timeout)
+    assert (error["type"], error["code"]) == ("error", error_code)
+    assert (await communicator.receive_output(timeout=timeout)) == {"type": "websocket.close", "code": close_code}
+
+
+async def test_a_socket_is_closed_with_4401_when_its_access_token_expires():
+    from datetime import timedelta
+
+    user = await make_trader()
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    communicator = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)
+    assert (await communicator.connect(timeout=5))[0]
+    await communicator.send_json_to({"action": "authenticate", "token": str(token)})
+    assert (await communicator.receive_json_from())["type"] == "hello"
+    await expect_closed_for(communicator, "token_expired", 4401)
+
+
+async def test_a_jwt_socket_is_closed_when_its_login_logs_out(settings, password):
+    from rest_framework.test import APIClient
+
+    settings.WS_AUTH_RECHECK_SECONDS = 0.2
+    user = await make_trader()
+    client = APIClient()
+    login = await sync_to_async(client.post)(
+        "/api/v1/auth/token", {"username": user.username, "password": password}, format="json"
+    )
+    tokens = login.json()
+    communicator = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)
+    assert (await communicator.connect(timeout=5))[0]
+    await communicator.send_json_to({"action": "authenticate", "token": tokens["access"]})
+    assert (await communicator.receive_json_from())["type"] == "hello"
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    logout = await sync_to_async(client.post)("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, format="json")
+    assert logout.status_code == 204
+    await expect_closed_for(communicator, "logged_out", 4401)
+
+    again = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)  # the access token is still unexpired
+    assert (await again.connect(timeout=5))[0]
+    await again.send_json_to({"action": "authenticate", "token": tokens["access"]})
+    await expect_closed_for(again, "authentication_failed", 4401)
+
+
+async def test_a_session_socket_is_closed_when_its_session_logs_out(settings):
+    from django.test import Client
+
+    settings.WS_AUTH_RECHECK_SECONDS = 0.2
+    user = await make_trader()
+    browser = Client()
+    await sync_to_async(browser.force_login)(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+    communicator = WebsocketCommunicator(application, "/ws/account/", headers=[*ORIGIN, (b"cookie", cookie)])
+    assert (await communicator.connect(timeout=5))[0]
+    assert (await communicator.receive_json_from())["type"] == "hello"
+    assert await communicator.receive_nothing(timeout=0.5)  # rechecked, still logged in
+    await sync_to_async(browser.logout)()
+    await expect_closed_for(communicator, "logged_out", 4401)
+
+
+async def test_sockets_per_user_are_capped_and_a_closed_one_frees_its_place(settings):
+    settings.WS_MAX_SOCKETS_PER_USER = 2
+    user = await make_trader()
+    first, _ = await connect(user)
+    second, _ = await connect(user)
+    third = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)
+    assert (await third.connect(timeout=5))[0]
+    await third.send_json_to({"action": "authenticate", "token": str(AccessToken.for_user(user))})
+    await expect_closed_for(third, "too_many_sockets", 4429)
+    await first.disconnect(timeout=5)
+    replacement, _ = await connect(user)
+    await replacement.disconnect(timeout=5)
+    await second.disconnect(timeout=5)
+
+
+async def test_sockets_per_address_are_capped(settings):
+    settings.WS_MAX_SOCKETS_PER_ADDRESS = 2
+    sockets = []
+    for _ in range(2):
+        communicator = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)
+        assert (await communicator.connect(timeout=5))[0]
+        sockets.append(communicator)
+    over = WebsocketCommunicator(application, "/ws/account/", headers=ORIGIN)
+    assert (await over.connect(timeout=5))[0]
+    await expect_closed_for(over, "too_many_sockets", 4429)
+    for communicator in sockets:
+        await communicator.disconnect(timeout=5)

@@ -13,6 +13,9 @@
   let lastSeq = document.body.dataset.accountSeq ? Number(document.body.dataset.accountSeq) : null;
   let accountId = document.body.dataset.accountId ? Number(document.body.dataset.accountId) : null;
   let delay = 500;
+  // Close codes of kernel/consumers.py.
+  const CLOSE_UNAUTHENTICATED = 4401; // log in again; never retry with the same session or token
+  const CLOSE_TOO_MANY_SOCKETS = 4429; // this user or address has too many sockets open: retry much later
 
   function toast(text, kind) {
     let box = document.getElementById("toasts");
@@ -59,9 +62,14 @@
       const reply = handle(JSON.parse(event.data));
       if (reply) socket.send(JSON.stringify(reply));
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       delete document.body.dataset.accountStream;
-      setTimeout(connect, delay);
+      if (event.code === CLOSE_UNAUTHENTICATED) {
+        // The session behind the socket ended (logout, expiry): reconnecting would only be refused again.
+        window.location.assign(`/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
+        return;
+      }
+      setTimeout(connect, event.code === CLOSE_TOO_MANY_SOCKETS ? 60000 : delay);
       delay = Math.min(delay * 2, 15000);
     };
   }

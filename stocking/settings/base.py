@@ -282,6 +282,9 @@ REALTIME_MULTIPLE_MAX_CODES = env.int("REALTIME_MULTIPLE_MAX_CODES", default=100
 PRICES_FANOUT = env("PRICES_FANOUT", default="local")  # or channel_layer (measured slower: bench/ws_fanout.py)
 WS_PRICES_MAX_CODES = env.int("WS_PRICES_MAX_CODES", default=200)  # codes one /ws/prices/ socket may follow
 WS_PRICES_BATCH_SECONDS = env.float("WS_PRICES_BATCH_SECONDS", default=0.05)  # batching sockets: ≤ 20 frames/s
+WS_MAX_SOCKETS_PER_USER = env.int("WS_MAX_SOCKETS_PER_USER", default=10)  # private sockets; more: closed 4429
+WS_MAX_SOCKETS_PER_ADDRESS = env.int("WS_MAX_SOCKETS_PER_ADDRESS", default=50)  # private sockets per client address
+WS_AUTH_RECHECK_SECONDS = env.float("WS_AUTH_RECHECK_SECONDS", default=60.0)  # logout/revocation closes within this
 MARKET_HOURS_ENFORCED = env.bool("MARKET_HOURS_ENFORCED", default=False)
 COMMISSION_RATE = Decimal(env("COMMISSION_RATE", default="0.00015"))
 SELL_TAX_RATE = Decimal(env("SELL_TAX_RATE", default="0.0020"))
