@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "kernel.limits.BodySizeLimitMiddleware",  # before anything reads a body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # after sessions, before common (DESIGN.md §15)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -234,7 +235,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- I18N / time ---------------------------------------------------------------
-LANGUAGE_CODE = "en"
+# Korean first (DESIGN.md §15): ko by default and for any language we do not offer; en by the switcher's cookie
+# or Accept-Language.
+LANGUAGE_CODE = "ko"
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True
