@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
@@ -25,7 +26,7 @@ class ApplicationError(Exception):
 
     status_code: int = status.HTTP_400_BAD_REQUEST
     code = "application_error"
-    default_message = "The request could not be completed."
+    default_message = _("The request could not be completed.")
 
     def __init__(self, message: str | None = None, *, details: dict | None = None):
         self.message = message or self.default_message
@@ -36,13 +37,13 @@ class ApplicationError(Exception):
 class NotFoundError(ApplicationError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"
-    default_message = "Not found."
+    default_message = _("Not found.")
 
 
 class ConflictError(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
-    default_message = "The request conflicts with the current state."
+    default_message = _("The request conflicts with the current state.")
 
 
 class RequestTooLarge(ApplicationError):
@@ -72,7 +73,8 @@ _CODES = {
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+    # str() renders a lazy message in the language active for this request (Accept-Language).
+    return {"error": {"code": code, "message": str(message), "details": details or {}}}
 
 
 def _code_for(exc: exceptions.APIException) -> str:
@@ -82,7 +84,7 @@ def _code_for(exc: exceptions.APIException) -> str:
 
 def _message_for(exc: exceptions.APIException) -> str:
     if isinstance(exc, exceptions.ValidationError):
-        return "The request has invalid fields; see details."
+        return gettext("The request has invalid fields; see details.")
     detail = exc.detail
     if isinstance(detail, dict):
         detail = detail.get("detail", next(iter(detail.values()), ""))
@@ -126,7 +128,7 @@ def request_too_large_response() -> JsonResponse:
 def json_404(request, exception=None):
     """Django's 404 for paths outside any DRF view; JSON under /api/, HTML elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+        return JsonResponse(error_body("not_found", gettext("No such endpoint.")), status=404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -134,7 +136,7 @@ def json_404(request, exception=None):
 
 def json_500(request):
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+        return JsonResponse(error_body("server_error", gettext("Internal server error.")), status=500)
     from django.views.defaults import server_error
 
     return server_error(request)

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -24,10 +25,10 @@ class WonField(serializers.Field):
     """
 
     default_error_messages = {
-        "invalid": "Enter a whole number of won, e.g. 100000.",
-        "fraction": "Won has no fractions; enter a whole number.",
-        "min": "Must be at least {min_value:,} won.",
-        "max": "Must be at most {max_value:,} won.",
+        "invalid": _("Enter a whole number of won, e.g. 100000."),
+        "fraction": _("Won has no fractions; enter a whole number."),
+        "min": _("Must be at least {min_value:,} won."),
+        "max": _("Must be at most {max_value:,} won."),
     }
 
     def __init__(self, *, min_value: Decimal = Decimal(1), max_value: Decimal = MAX_WON, **kwargs):
@@ -86,7 +87,7 @@ DAY_BOUNDS = [MinValueValidator(date(2000, 1, 1)), MaxValueValidator(date(2099, 
 
 def _day_field() -> serializers.DateField:
     return serializers.DateField(
-        required=False, help_text="Seoul calendar day, inclusive (YYYY-MM-DD)", validators=DAY_BOUNDS
+        required=False, help_text=_("Seoul calendar day, inclusive (YYYY-MM-DD)"), validators=DAY_BOUNDS
     )
 
 
@@ -98,14 +99,14 @@ class DayRangeFilter(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+            raise serializers.ValidationError({"date_to": [gettext("Must not be before date_from.")]})
         return attrs
 
 
 def visible_text(value: str) -> None:
     """A name must show something: whitespace and invisible format characters (U+200B …) alone do not."""
     if not any(ch.isprintable() and not ch.isspace() for ch in value):
-        raise ValidationError("Use at least one visible character.")
+        raise ValidationError(gettext("Use at least one visible character."))
 
 
 class BodylessAction:

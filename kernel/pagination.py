@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
@@ -65,5 +66,5 @@ def _positive_whole_number(name: str, raw: str | None, *, default: int) -> int:
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_PAGE_NUMBER_DIGITS and int(raw) >= 1):
-        raise ValidationError({name: ["Give a whole number of 1 or more."]})
+        raise ValidationError({name: [_("Give a whole number of 1 or more.")]})
     return int(raw)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils.json import strict_constant
@@ -60,6 +61,6 @@ class BoundedJSONParser(JSONParser):
         try:
             return json_loads_bounded(body.decode(encoding), parse_constant=strict_constant if self.strict else None)
         except JsonTooDeep as exc:
-            raise ParseError(str(exc)) from exc
-        except ValueError as exc:  # UnicodeDecodeError included
-            raise ParseError(f"JSON parse error - {exc}") from exc
+            raise ParseError(_("JSON may nest at most %(max_depth)s levels.") % {"max_depth": MAX_JSON_DEPTH}) from exc
+        except ValueError as exc:  # UnicodeDecodeError included; Python's own detail stays as it is
+            raise ParseError(_("JSON parse error - %(detail)s") % {"detail": exc}) from exc

@@ -8,22 +8,22 @@ from kernel.errors import ApplicationError, ConflictError, NotFoundError
 
 class PaymentNotFound(NotFoundError):
     code = "payment_not_found"
-    default_message = "No such payment."
+    default_message = _("No such payment.")
 
 
 class PaymentFailed(ConflictError):
     code = "payment_failed"
-    default_message = "The payment failed."
+    default_message = _("The payment failed.")
 
 
 class PaymentNotPaid(ConflictError):
     code = "payment_not_paid"
-    default_message = "PortOne does not report this payment as paid."
+    default_message = _("PortOne does not report this payment as paid.")
 
 
 class PaymentNotRefundable(ConflictError):
     code = "payment_not_refundable"
-    default_message = "Only paid payments can be refunded."
+    default_message = _("Only paid payments can be refunded.")
 
 
 class PortOneUnavailable(ApplicationError):
@@ -31,18 +31,18 @@ class PortOneUnavailable(ApplicationError):
 
     status_code = status.HTTP_502_BAD_GATEWAY
     code = "portone_unavailable"
-    default_message = "The payment service did not answer; try again in a moment."
+    default_message = _("The payment service did not answer; try again in a moment.")
 
 
 class WebhookRejected(ApplicationError):
     code = "invalid_webhook"
-    default_message = "The webhook could not be verified."
+    default_message = _("The webhook could not be verified.")
 
 
 class WebhookNotConfigured(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "webhook_not_configured"
-    default_message = "Webhooks are not configured on this server."
+    default_message = _("Webhooks are not configured on this server.")
 
 
 class PaymentsDisabled(ApplicationError):

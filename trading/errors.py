@@ -1,5 +1,7 @@
 """Domain errors of the order engine, in the one API error shape."""
 
+from django.utils.translation import gettext_lazy as _
+
 from kernel.errors import ApplicationError, ConflictError, NotFoundError
 
 
@@ -15,17 +17,17 @@ class InvalidPrice(OrderRejected):
 
 class NoFreshPrice(ConflictError):
     code = "no_fresh_price"
-    default_message = "No fresh price for this stock right now; try again or use a limit order."
+    default_message = _("No fresh price for this stock right now; try again or use a limit order.")
 
 
 class MarketClosed(ConflictError):
     code = "market_closed"
-    default_message = "The KRX regular session (09:00–15:30 KST on trading days) is closed."
+    default_message = _("The KRX regular session (09:00–15:30 KST on trading days) is closed.")
 
 
 class OrderNotFound(NotFoundError):
     code = "order_not_found"
-    default_message = "No such order."
+    default_message = _("No such order.")
 
 
 class OrderNotCancelable(ConflictError):
@@ -38,4 +40,4 @@ class OrderNotReplaceable(ConflictError):
 
 class IdempotencyConflict(ConflictError):
     code = "idempotency_conflict"
-    default_message = "This client_order_id was already used for a different order."
+    default_message = _("This client_order_id was already used for a different order.")
