@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import ApplicationError
 from trading.models import Execution, Order
@@ -23,7 +25,7 @@ class ExecutionInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
 
 
-@admin.action(description="Cancel the selected working orders")
+@admin.action(description=_("Cancel the selected working orders"))
 def cancel_orders(modeladmin, request, queryset):
     canceled = 0
     for order_id in queryset.values_list("pk", flat=True):
@@ -31,8 +33,13 @@ def cancel_orders(modeladmin, request, queryset):
             order_cancel_by_staff(order_id=order_id, staff_user=request.user)
             canceled += 1
         except ApplicationError as exc:
-            modeladmin.message_user(request, f"Order {order_id}: {exc.message}", messages.WARNING)
-    modeladmin.message_user(request, f"Canceled {canceled} order(s).", messages.SUCCESS)
+            message = gettext("Order %(order)s: %(error)s") % {"order": order_id, "error": exc.message}
+            modeladmin.message_user(request, message, messages.WARNING)
+    modeladmin.message_user(
+        request,
+        ngettext("Canceled %(count)d order.", "Canceled %(count)d orders.", canceled) % {"count": canceled},
+        messages.SUCCESS,
+    )
 
 
 @admin.register(Order)

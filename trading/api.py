@@ -1,6 +1,7 @@
 """Orders API (DESIGN.md §9): place, list, detail, cancel, executions."""
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -144,7 +145,7 @@ class OrdersApi(APIView):
         time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default=TimeInForce.DAY)
         client_order_id = StrictRegexField(
             r"^[A-Za-z0-9._:-]{1,64}\Z", required=False, allow_null=True,
-            error_messages={"invalid": "1–64 letters, digits or . _ : -"},
+            error_messages={"invalid": _("1–64 letters, digits or . _ : -")},
         )  # fmt: skip
 
     class FilterSerializer(DayRangeFilter):

@@ -4,37 +4,38 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import pgettext_lazy
 
 from portfolio.models import WON
 
 
 class Side(models.TextChoices):
-    BUY = "BUY", "Buy"
-    SELL = "SELL", "Sell"
+    BUY = "BUY", pgettext_lazy("order side", "Buy")
+    SELL = "SELL", pgettext_lazy("order side", "Sell")
 
 
 class OrderType(models.TextChoices):
-    MARKET = "MARKET", "Market"
-    LIMIT = "LIMIT", "Limit"
-    STOP = "STOP", "Stop"
-    STOP_LIMIT = "STOP_LIMIT", "Stop limit"
+    MARKET = "MARKET", pgettext_lazy("order type", "Market")
+    LIMIT = "LIMIT", pgettext_lazy("order type", "Limit")
+    STOP = "STOP", pgettext_lazy("order type", "Stop")
+    STOP_LIMIT = "STOP_LIMIT", pgettext_lazy("order type", "Stop limit")
 
 
 class TimeInForce(models.TextChoices):
-    DAY = "DAY", "Day"
-    GTC = "GTC", "Good till canceled"
-    IOC = "IOC", "Immediate or cancel"
-    FOK = "FOK", "Fill or kill"
+    DAY = "DAY", pgettext_lazy("time in force", "Day")
+    GTC = "GTC", pgettext_lazy("time in force", "Good till canceled")
+    IOC = "IOC", pgettext_lazy("time in force", "Immediate or cancel")
+    FOK = "FOK", pgettext_lazy("time in force", "Fill or kill")
 
 
 class OrderStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending"
-    OPEN = "OPEN", "Open"
-    PARTIALLY_FILLED = "PARTIALLY_FILLED", "Partially filled"
-    FILLED = "FILLED", "Filled"
-    CANCELED = "CANCELED", "Canceled"
-    REJECTED = "REJECTED", "Rejected"
-    EXPIRED = "EXPIRED", "Expired"
+    PENDING = "PENDING", pgettext_lazy("order status", "Pending")
+    OPEN = "OPEN", pgettext_lazy("order status", "Open")
+    PARTIALLY_FILLED = "PARTIALLY_FILLED", pgettext_lazy("order status", "Partially filled")
+    FILLED = "FILLED", pgettext_lazy("order status", "Filled")
+    CANCELED = "CANCELED", pgettext_lazy("order status", "Canceled")
+    REJECTED = "REJECTED", pgettext_lazy("order status", "Rejected")
+    EXPIRED = "EXPIRED", pgettext_lazy("order status", "Expired")
 
 
 WORKING_STATUSES = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from marketdata.calendar import SEOUL, SESSION_CLOSE, is_regular_session
 from marketdata.krx import is_on_tick, price_limits, round_to_tick, tick_down, tick_size, tick_up
@@ -38,18 +39,37 @@ def check_order_price(price: Decimal, *, base: Decimal | None, field: str) -> No
     if not is_on_tick(price):
         lower, upper = round_to_tick(price, "down"), round_to_tick(price, "up")
         raise InvalidPrice(
-            f"{price:,} won is off the tick grid ({tick_size(price):,} won here); "
-            f"the nearest valid prices are {lower:,} and {upper:,}.",
-            details={field: [f"nearest valid prices: {lower}, {upper}"], "nearest": [int(lower), int(upper)]},
+            _(
+                "%(price)s won is off the tick grid (%(tick)s won here); "
+                "the nearest valid prices are %(lower)s and %(upper)s."
+            )
+            % {"price": f"{price:,}", "tick": f"{tick_size(price):,}", "lower": f"{lower:,}", "upper": f"{upper:,}"},
+            details={
+                field: [_("nearest valid prices: %(lower)s, %(upper)s") % {"lower": lower, "upper": upper}],
+                "nearest": [int(lower), int(upper)],
+            },
         )
     if base is not None:
         lower, upper = price_limits(base)
         if not lower <= price <= upper:
             nearest = lower if price < lower else upper
             raise InvalidPrice(
-                f"{price:,} won is outside today's price band {lower:,}–{upper:,} (±30 % of {base:,}); "
-                f"the nearest valid price is {nearest:,}.",
-                details={field: [f"band {lower}–{upper}"], "band": [int(lower), int(upper)], "nearest": [int(nearest)]},
+                _(
+                    "%(price)s won is outside today's price band %(lower)s–%(upper)s (±30 %% of %(base)s); "
+                    "the nearest valid price is %(nearest)s."
+                )
+                % {
+                    "price": f"{price:,}",
+                    "lower": f"{lower:,}",
+                    "upper": f"{upper:,}",
+                    "base": f"{base:,}",
+                    "nearest": f"{nearest:,}",
+                },
+                details={
+                    field: [_("band %(lower)s–%(upper)s") % {"lower": lower, "upper": upper}],
+                    "band": [int(lower), int(upper)],
+                    "nearest": [int(nearest)],
+                },
             )
 
 

@@ -19,6 +19,7 @@ from typing import cast
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from marketdata.models import Stock
 from marketdata.prices import Quote, latest_price
@@ -92,25 +93,37 @@ class OrderRequest:
         )
 
 
+def _status_text(order: Order) -> str:
+    """The order's status as a message says it: "partially filled", "체결"."""
+    return str(OrderStatus(order.status).label).lower()
+
+
+def _not_cancelable(order: Order) -> OrderNotCancelable:
+    return OrderNotCancelable(
+        _("Order %(order)s is %(status)s; it cannot be canceled.") % {"order": order.pk, "status": _status_text(order)}
+    )
+
+
 def _validate_shape(request: OrderRequest) -> None:
     """Rules about the order itself (400), checked before anything is read or locked."""
     errors: dict[str, list[str]] = {}
+    kind = {"order_type": request.order_type}
     has_limit = request.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
     has_stop = request.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
     if has_limit and request.limit_price is None:
-        errors["limit_price"] = [f"A {request.order_type} order needs a limit_price."]
+        errors["limit_price"] = [_("A %(order_type)s order needs a limit_price.") % kind]
     if not has_limit and request.limit_price is not None:
-        errors["limit_price"] = [f"A {request.order_type} order takes no limit_price."]
+        errors["limit_price"] = [_("A %(order_type)s order takes no limit_price.") % kind]
     if has_stop and request.stop_price is None:
-        errors["stop_price"] = [f"A {request.order_type} order needs a stop_price."]
+        errors["stop_price"] = [_("A %(order_type)s order needs a stop_price.") % kind]
     if not has_stop and request.stop_price is not None:
-        errors["stop_price"] = [f"A {request.order_type} order takes no stop_price."]
+        errors["stop_price"] = [_("A %(order_type)s order takes no stop_price.") % kind]
     if request.order_type == OrderType.MARKET and request.time_in_force == TimeInForce.GTC:
-        errors["time_in_force"] = ["A market order fills at once or not at all; use DAY, IOC or FOK."]
+        errors["time_in_force"] = [_("A market order fills at once or not at all; use DAY, IOC or FOK.")]
     if has_stop and request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-        errors["time_in_force"] = ["Stop orders wait for their trigger; use DAY or GTC."]
+        errors["time_in_force"] = [_("Stop orders wait for their trigger; use DAY or GTC.")]
     if errors:
-        raise OrderRejected("The order is not valid; see details.", details=errors)
+        raise OrderRejected(_("The order is not valid; see details."), details=errors)
 
 
 def order_place(*, user, request: OrderRequest) -> tuple[Order, bool]:
@@ -124,7 +137,10 @@ def order_place(*, user, request: OrderRequest) -> tuple[Order, bool]:
     _validate_shape(request)
     stock = stock_get_cached(code=request.stock_code)
     if not stock.is_active:
-        raise OrderRejected(f"{stock.name} ({stock.code}) is not tradable.", details={"stock_code": ["inactive"]})
+        raise OrderRejected(
+            _("%(name)s (%(code)s) is not tradable.") % {"name": stock.name, "code": stock.code},
+            details={"stock_code": ["inactive"]},
+        )
     now = timezone.now()
     quote = latest_price(stock.code)  # read before taking locks: no network call under a row lock
     fresh = quote if quote is not None and quote.is_fresh() else None
@@ -173,7 +189,7 @@ def _check_prices(request: OrderRequest, *, quote: Quote | None, fresh: Quote | 
             raise NoFreshPrice()
         return
     if quote is None:
-        raise NoFreshPrice("No reference price for this stock yet, so its price band is unknown; try again shortly.")
+        raise NoFreshPrice(_("No reference price for this stock yet, so its price band is unknown; try again shortly."))
     if request.limit_price is not None:
         rules.check_order_price(request.limit_price, base=quote.base, field="limit_price")
     if request.stop_price is not None:
@@ -366,7 +382,7 @@ def order_replace(
     """
     if quantity is None and limit_price is None and stop_price is None:
         raise OrderRejected(
-            "Say what to change: quantity, limit_price or stop_price.", details={"non_field_errors": ["empty"]}
+            _("Say what to change: quantity, limit_price or stop_price."), details={"non_field_errors": ["empty"]}
         )
     found = Order.objects.filter(pk=order_id, account__user=user).values_list("stock_id", flat=True).first()
     if found is None:
@@ -388,23 +404,25 @@ def order_replace(
             replacement.stock = old.stock
             if not request.same_as(replacement):
                 raise OrderNotReplaceable(
-                    f"Order {old.pk} was already replaced by order {replacement.pk}; change that one instead.",
+                    _("Order %(order)s was already replaced by order %(replacement)s; change that one instead.")
+                    % {"order": old.pk, "replacement": replacement.pk},
                     details={"replaced_by": replacement.pk},
                 )
             return replacement, False
         if not old.is_working:
             raise OrderNotReplaceable(
-                f"Order {old.pk} is {old.status.lower().replace('_', ' ')}; only a working order can be changed.",
+                _("Order %(order)s is %(status)s; only a working order can be changed.")
+                % {"order": old.pk, "status": _status_text(old)},
                 details={"status": old.status},
             )
         if stop_price is not None and old.triggered_at is not None:
-            raise OrderNotReplaceable("The stop has already triggered; change its limit_price instead.")
+            raise OrderNotReplaceable(_("The stop has already triggered; change its limit_price instead."))
         _validate_shape(request)
         if (request.quantity, request.limit_price, request.stop_price) == (
             old.remaining_quantity, old.limit_price, old.stop_price
         ):  # fmt: skip
             raise OrderRejected(
-                "The new order would be the same as the old one.", details={"non_field_errors": ["same"]}
+                _("The new order would be the same as the old one."), details={"non_field_errors": ["same"]}
             )
         if not rules.market_is_open(timezone.now()):
             raise MarketClosed()
@@ -464,9 +482,7 @@ def order_cancel(*, user, order_id: int) -> Order:
     """
     with _one_order(Q(pk=order_id, account__user=user)) as (work, order):
         if not order.is_working:
-            raise OrderNotCancelable(
-                f"Order {order.pk} is {order.status.lower().replace('_', ' ')}; it cannot be canceled."
-            )
+            raise _not_cancelable(order)
         _close(work, order, OrderStatus.CANCELED, "canceled by you")
     return order
 
@@ -474,7 +490,7 @@ def order_cancel(*, user, order_id: int) -> Order:
 def order_cancel_by_staff(*, order_id: int, staff_user) -> Order:
     with _one_order(Q(pk=order_id)) as (work, order):
         if not order.is_working:
-            raise OrderNotCancelable(f"Order {order.pk} is {order.status}; it cannot be canceled.")
+            raise _not_cancelable(order)
         _close(work, order, OrderStatus.CANCELED, f"canceled by staff ({staff_user.get_username()})")
     return order
 
