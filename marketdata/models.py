@@ -14,6 +14,12 @@ class Stock(models.Model):
     name_en = models.CharField("English name", max_length=150, blank=True)
     market = models.CharField(max_length=6, choices=Market.choices)
     sector = models.CharField(max_length=100, blank=True)
+    industry = models.CharField(max_length=100, blank=True, help_text="KRX industry classification")
+    products = models.CharField(max_length=200, blank=True, help_text="Main products, as KRX describes them")
+    shares_outstanding = models.PositiveBigIntegerField(default=0)
+    # The previous close (whole won): the centre of the day's ±30 % band and the base of its change.
+    # Null when no close is known (a suspended listing loaded with Close 0 and no earlier price).
+    reference_price = models.DecimalField(max_digits=18, decimal_places=0, null=True, blank=True)
     currency = models.CharField(max_length=3, default="KRW")
     market_cap_rank = models.PositiveIntegerField(null=True, blank=True, help_text="1 = largest listing")
     is_active = models.BooleanField(default=True)
@@ -55,3 +61,43 @@ class Candle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stock_id} {self.start:%Y-%m-%d %H:%M} {self.close}"
+
+
+class MarketIndex(models.Model):
+    """A market's benchmark index (KOSPI, KOSDAQ): its live value is in Redis, its daily history in MarketIndexDay."""
+
+    code = models.CharField(max_length=6, unique=True, choices=Market.choices)
+    name = models.CharField("Korean name", max_length=50)
+    name_en = models.CharField("English name", max_length=50, blank=True)
+    # The feed is unofficial: Toss's own index code (topic /topic/v1/kr/stock/index/<feed_code>) may change.
+    feed_code = models.CharField(max_length=20, blank=True, help_text="Toss index topic code, e.g. KGG01P")
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "market indices"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class MarketIndexDay(models.Model):
+    """One trading day of an index (KRX daily close), as shipped in marketdata/data/."""
+
+    index = models.ForeignKey(MarketIndex, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField()
+    open = models.DecimalField(max_digits=12, decimal_places=2)
+    high = models.DecimalField(max_digits=12, decimal_places=2)
+    low = models.DecimalField(max_digits=12, decimal_places=2)
+    close = models.DecimalField(max_digits=12, decimal_places=2)
+    volume = models.PositiveBigIntegerField(null=True, blank=True, help_text="Shares traded in the index's market")
+
+    class Meta:
+        ordering = ["index", "date"]
+        constraints = [
+            # Also the index every history read and reload uses: (index, date range).
+            models.UniqueConstraint(fields=["index", "date"], name="index_day_one_per_index_date"),
+            models.CheckConstraint(condition=models.Q(low__lte=models.F("high")), name="index_day_low_lte_high"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.index_id} {self.date} {self.close}"
