@@ -4,6 +4,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import ApplicationError
 from kernel.fields import MAX_WON
@@ -26,17 +28,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class AdjustmentForm(forms.Form):
     amount = forms.IntegerField(
-        help_text="Signed whole won: positive credits, negative debits.",
+        label=_("Amount"),
+        help_text=_("Signed whole won: positive credits, negative debits."),
         min_value=-int(MAX_WON),
         max_value=int(MAX_WON),
     )
-    reason = forms.CharField(max_length=200)
+    reason = forms.CharField(max_length=200, label=_("Reason"))
 
 
-@admin.action(description="Correct the cash balance (writes an ADJUSTMENT row)")
+@admin.action(description=_("Correct the cash balance (writes an ADJUSTMENT row)"))
 def adjust_balance(modeladmin, request, queryset):
     if queryset.count() != 1:
-        modeladmin.message_user(request, "Select exactly one account to correct.", messages.ERROR)
+        modeladmin.message_user(request, gettext("Select exactly one account to correct."), messages.ERROR)
         return None
     account = queryset.get()
     form = AdjustmentForm(request.POST if "apply" in request.POST else None)
@@ -51,11 +54,11 @@ def adjust_balance(modeladmin, request, queryset):
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            modeladmin.message_user(request, f"Adjusted {account}.", messages.SUCCESS)
+            modeladmin.message_user(request, gettext("Adjusted %(account)s.") % {"account": account}, messages.SUCCESS)
             return None
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": f"Correct the balance of {account}",
+        "title": gettext("Correct the balance of %(account)s") % {"account": account},
         "account": account,
         "form": form,
         "action_checkbox_name": ACTION_CHECKBOX_NAME,

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import pgettext_lazy
 
 # Whole won: KRW has no minor unit. 18 digits hold a quadrillion won.
 WON = {"max_digits": 18, "decimal_places": 0}
@@ -71,7 +72,6 @@ class Holding(models.Model):
     last_fill_price = models.DecimalField(**WON, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["account", "stock"], name="one_holding_per_stock"),
@@ -89,14 +89,14 @@ class Holding(models.Model):
 
 
 class TransactionType(models.TextChoices):
-    BUY = "BUY", "Buy"
-    SELL = "SELL", "Sell"
-    DEPOSIT = "DEPOSIT", "Deposit"
-    WITHDRAW = "WITHDRAW", "Withdraw"
-    FEE = "FEE", "Fee"
-    TAX = "TAX", "Tax"
-    DIVIDEND = "DIVIDEND", "Dividend"
-    ADJUSTMENT = "ADJUSTMENT", "Adjustment"
+    BUY = "BUY", pgettext_lazy("transaction type", "Buy")
+    SELL = "SELL", pgettext_lazy("transaction type", "Sell")
+    DEPOSIT = "DEPOSIT", pgettext_lazy("transaction type", "Deposit")
+    WITHDRAW = "WITHDRAW", pgettext_lazy("transaction type", "Withdraw")
+    FEE = "FEE", pgettext_lazy("transaction type", "Fee")
+    TAX = "TAX", pgettext_lazy("transaction type", "Tax")
+    DIVIDEND = "DIVIDEND", pgettext_lazy("transaction type", "Dividend")
+    ADJUSTMENT = "ADJUSTMENT", pgettext_lazy("transaction type", "Adjustment")
 
 
 class Transaction(models.Model):

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from kernel.db import is_lock_wait_failure, locked
 from kernel.errors import ApplicationError, ConflictError, NotFoundError
@@ -49,7 +50,7 @@ def account_open(*, user, starting_cash: Decimal | None = None) -> Account:
             ledger_write(work, transaction_type=TransactionType.DEPOSIT, amount=starting_cash, memo="Opening deposit")
             work.commit()
     except IntegrityError as exc:
-        raise ConflictError("This user already has an open account.") from exc
+        raise ConflictError(gettext("This user already has an open account.")) from exc
     return account
 
 
@@ -114,7 +115,7 @@ def _cash_changed(work: AccountUnitOfWork, reason: str, amount: Decimal) -> None
 
 def _require_positive(amount: Decimal) -> None:
     if amount <= 0 or amount != amount.to_integral_value():
-        raise InvalidInput(details={"amount": ["Enter a positive whole number of won."]})
+        raise InvalidInput(details={"amount": [gettext("Enter a positive whole number of won.")]})
 
 
 def account_deposit(*, user, amount: Decimal) -> Account:
@@ -136,7 +137,7 @@ def account_withdraw(*, user, amount: Decimal) -> Account:
         withdrawable = account_withdrawable_cash(account=work.account)
         if amount > withdrawable:
             raise InsufficientFunds(
-                f"You can withdraw at most {withdrawable:,} won now.",
+                gettext("You can withdraw at most %(amount)s won now.") % {"amount": f"{withdrawable:,}"},
                 details={"withdrawable_cash": int(withdrawable), "requested": int(amount)},
             )
         ledger_write(work, transaction_type=TransactionType.WITHDRAW, amount=-amount)
@@ -179,8 +180,11 @@ def _require_reset_allowed(*, user) -> None:
     wait = next_reset_at - timezone.now()
     if wait > timedelta(0):
         raise ResetLimited(
-            f"Free accounts can be reset once every {FREE_RESET_INTERVAL.days} days; the next reset is possible "
-            f"from {timezone.localtime(next_reset_at):%Y-%m-%d %H:%M} (KST). Premium resets are unlimited.",
+            gettext(
+                "Free accounts can be reset once every %(days)s days; the next reset is possible "
+                "from %(when)s (KST). Premium resets are unlimited."
+            )
+            % {"days": FREE_RESET_INTERVAL.days, "when": f"{timezone.localtime(next_reset_at):%Y-%m-%d %H:%M}"},
             details={"next_reset_at": next_reset_at.isoformat(), "retry_after_seconds": int(wait.total_seconds()) + 1},
         )
 
@@ -188,9 +192,9 @@ def _require_reset_allowed(*, user) -> None:
 def account_adjust(*, account_id: int, amount: Decimal, reason: str, staff_user) -> Transaction:
     """A staff correction: one ADJUSTMENT row with the reason and who made it."""
     if not amount or amount != amount.to_integral_value():
-        raise InvalidInput(details={"amount": ["Enter a non-zero whole number of won."]})
+        raise InvalidInput(details={"amount": [gettext("Enter a non-zero whole number of won.")]})
     if not reason.strip():
-        raise InvalidInput(details={"reason": ["Say why the balance is corrected."]})
+        raise InvalidInput(details={"reason": [gettext("Say why the balance is corrected.")]})
     with AccountUnitOfWork.of_account(account_id=account_id) as work:
         row = ledger_write(
             work,
@@ -215,7 +219,7 @@ def account_reserve_cash(work: AccountUnitOfWork, *, amount: Decimal) -> None:
 
 def account_release_cash(work: AccountUnitOfWork, *, amount: Decimal) -> None:
     if amount > work.account.reserved_cash:
-        raise ConflictError("Releasing more cash than is reserved.")
+        raise ConflictError(gettext("Releasing more cash than is reserved."))
     work.account.reserved_cash -= amount
 
 
@@ -229,7 +233,7 @@ def holding_reserve_quantity(work: AccountUnitOfWork, *, stock_id: int, quantity
 def holding_release_quantity(work: AccountUnitOfWork, *, stock_id: int, quantity: int) -> None:
     holding = work.holding(stock_id)
     if quantity > holding.reserved_quantity:
-        raise ConflictError("Releasing more shares than are reserved.")
+        raise ConflictError(gettext("Releasing more shares than are reserved."))
     holding.reserved_quantity -= quantity
 
 
@@ -352,9 +356,15 @@ def watchlist_create(*, user, name: str) -> Watchlist:
         _watchlists_owner_lock(user=user)
         existing = list(Watchlist.objects.filter(user=user).values_list("name", flat=True))
         if len(existing) >= max_lists:
-            raise LimitReached(f"You can keep at most {max_lists} watchlists.", details={"limit": max_lists})
+            raise LimitReached(
+                ngettext(
+                    "You can keep at most %(limit)d watchlist.", "You can keep at most %(limit)d watchlists.", max_lists
+                )
+                % {"limit": max_lists},
+                details={"limit": max_lists},
+            )
         if name.lower() in {n.lower() for n in existing}:
-            raise DuplicateWatchlistEntry(f"You already have a watchlist named {name!r}.")
+            raise DuplicateWatchlistEntry(gettext("You already have a watchlist named “%(name)s”.") % {"name": name})
         return Watchlist.objects.create(user=user, name=name, position=len(existing))
 
 
@@ -365,7 +375,7 @@ def watchlist_rename(*, user, watchlist_id: int, name: str) -> Watchlist:
         _watchlists_owner_lock(user=user)
         watchlist = _watchlist_for_update(user=user, watchlist_id=watchlist_id)
         if Watchlist.objects.filter(user=user, name__iexact=name).exclude(pk=watchlist.pk).exists():
-            raise DuplicateWatchlistEntry(f"You already have a watchlist named {name!r}.")
+            raise DuplicateWatchlistEntry(gettext("You already have a watchlist named “%(name)s”.") % {"name": name})
         watchlist.name = name
         watchlist.save(update_fields=["name"])
     return watchlist
@@ -383,10 +393,20 @@ def watchlist_add_stock(*, user, watchlist_id: int, stock: Stock) -> WatchlistIt
         watchlist = _watchlist_for_update(user=user, watchlist_id=watchlist_id)
         items = watchlist.items.all()
         if items.filter(stock=stock).exists():
-            raise DuplicateWatchlistEntry(f"{stock.name} is already on {watchlist.name}.")
+            raise DuplicateWatchlistEntry(
+                gettext("%(stock)s is already on %(watchlist)s.") % {"stock": stock.name, "watchlist": watchlist.name}
+            )
         count = items.count()
         if count >= max_items:
-            raise LimitReached(f"A watchlist holds at most {max_items} stocks.", details={"limit": max_items})
+            raise LimitReached(
+                ngettext(
+                    "A watchlist holds at most %(limit)d stock.",
+                    "A watchlist holds at most %(limit)d stocks.",
+                    max_items,
+                )
+                % {"limit": max_items},
+                details={"limit": max_items},
+            )
         last = items.aggregate(last=Max("position"))["last"]
         return WatchlistItem.objects.create(watchlist=watchlist, stock=stock, position=0 if last is None else last + 1)
 
@@ -396,7 +416,9 @@ def watchlist_remove_stock(*, user, watchlist_id: int, stock: Stock) -> None:
         watchlist = _watchlist_for_update(user=user, watchlist_id=watchlist_id)
         deleted, _ = watchlist.items.filter(stock=stock).delete()
         if not deleted:
-            raise NotFoundError(f"{stock.code} is not on {watchlist.name}.")
+            raise NotFoundError(
+                gettext("%(code)s is not on %(watchlist)s.") % {"code": stock.code, "watchlist": watchlist.name}
+            )
 
 
 def watchlist_reorder(*, user, watchlist_id: int, stock_codes: list[str]) -> Watchlist:
@@ -406,7 +428,7 @@ def watchlist_reorder(*, user, watchlist_id: int, stock_codes: list[str]) -> Wat
         items = {item.stock.code: item for item in watchlist.items.select_related("stock")}
         if len(stock_codes) != len(set(stock_codes)) or set(stock_codes) != set(items):
             raise InvalidInput(
-                "Send every stock code of the list exactly once.",
+                gettext("Send every stock code of the list exactly once."),
                 details={"stock_codes": sorted(items)},
             )
         for position, code in enumerate(stock_codes):
