@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import ApplicationError
 from payments.forms import RefundForm
@@ -23,12 +25,14 @@ class ProductAdmin(admin.ModelAdmin):
         return False  # payments keep pointing at it; deactivate instead
 
 
-@admin.action(description="Refund at PortOne and take back the premium they bought", permissions=["change"])
+@admin.action(description=_("Refund at PortOne and take back the premium they bought"), permissions=["change"])
 def refund_payments(modeladmin, request, queryset):
     selected = list(queryset.select_related("user", "product"))
     refundable = [p for p in selected if p.status in (PaymentStatus.PAID, PaymentStatus.PARTIAL_CANCELLED)]
     if not refundable:
-        modeladmin.message_user(request, "None of the selected payments is paid; nothing to refund.", messages.ERROR)
+        modeladmin.message_user(
+            request, gettext("None of the selected payments is paid; nothing to refund."), messages.ERROR
+        )
         return None
     form = RefundForm(request.POST if "apply" in request.POST else None)
     if form.is_valid():
@@ -38,18 +42,23 @@ def refund_payments(modeladmin, request, queryset):
             try:
                 payment_refund(payment=payment, reason=reason, staff_user=request.user)
             except ApplicationError as exc:
-                errors.append(f"{payment.payment_id}: {exc.message}")
+                errors.append(gettext("%(payment)s: %(error)s") % {"payment": payment.payment_id, "error": exc.message})
             else:
                 refunded += 1
                 modeladmin.log_change(request, payment, f"Refunded at PortOne: {reason}")
         if refunded:
-            modeladmin.message_user(request, f"Refunded {refunded} payment(s); premium taken back.", messages.SUCCESS)
+            message = ngettext(
+                "Refunded %(count)d payment; premium taken back.",
+                "Refunded %(count)d payments; premium taken back.",
+                refunded,
+            )
+            modeladmin.message_user(request, message % {"count": refunded}, messages.SUCCESS)
         for error in errors:
-            modeladmin.message_user(request, f"Not refunded: {error}", messages.ERROR)
+            modeladmin.message_user(request, gettext("Not refunded: %(error)s") % {"error": error}, messages.ERROR)
         return None
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": "Refund payments",
+        "title": gettext("Refund payments"),
         "payments": refundable,
         "skipped": len(selected) - len(refundable),
         "form": form,
@@ -95,7 +104,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     fields = ["user", "product", "status", "current_period_start", "current_period_end", "created_at", "updated_at"]
     readonly_fields = fields
 
-    @admin.display(boolean=True, description="premium now")
+    @admin.display(boolean=True, description=_("premium now"))
     def premium(self, obj: Subscription) -> bool:
         return obj.is_active
 

@@ -4,6 +4,7 @@ Paths and the `{"data": …}` envelope are kept from the original service.
 """
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
@@ -78,7 +79,7 @@ class PrepareApi(APIView):
             slug_field="code",
             queryset=selectors.products_for_sale(),
             help_text="a product code of the catalogue, e.g. premium_monthly",
-            error_messages={"does_not_exist": "No product {slug_name}={value} is for sale."},
+            error_messages={"does_not_exist": _("No product {slug_name}={value} is for sale.")},
         )
 
     class OutputSerializer(serializers.Serializer):

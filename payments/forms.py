@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class RefundForm(forms.Form):
@@ -6,6 +7,7 @@ class RefundForm(forms.Form):
 
     reason = forms.CharField(
         max_length=200,
-        initial="Refunded at the customer's request",
-        help_text="Sent to PortOne as the cancellation reason.",
+        label=_("Reason"),
+        initial=_("Refunded at the customer's request"),
+        help_text=_("Sent to PortOne as the cancellation reason."),
     )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 # Whole won: KRW has no minor unit (as in portfolio.models).
 WON = {"max_digits": 18, "decimal_places": 0}
@@ -35,13 +36,13 @@ class Product(models.Model):
 class PaymentStatus(models.TextChoices):
     """PortOne V2's payment statuses, mirrored."""
 
-    READY = "READY", "Ready"
-    PAY_PENDING = "PAY_PENDING", "Pay pending"
-    VIRTUAL_ACCOUNT_ISSUED = "VIRTUAL_ACCOUNT_ISSUED", "Virtual account issued"
-    PAID = "PAID", "Paid"
-    FAILED = "FAILED", "Failed"
-    PARTIAL_CANCELLED = "PARTIAL_CANCELLED", "Partially cancelled"
-    CANCELLED = "CANCELLED", "Cancelled"
+    READY = "READY", pgettext_lazy("payment status", "Ready")
+    PAY_PENDING = "PAY_PENDING", pgettext_lazy("payment status", "Pay pending")
+    VIRTUAL_ACCOUNT_ISSUED = "VIRTUAL_ACCOUNT_ISSUED", pgettext_lazy("payment status", "Virtual account issued")
+    PAID = "PAID", pgettext_lazy("payment status", "Paid")
+    FAILED = "FAILED", pgettext_lazy("payment status", "Failed")
+    PARTIAL_CANCELLED = "PARTIAL_CANCELLED", pgettext_lazy("payment status", "Partially cancelled")
+    CANCELLED = "CANCELLED", pgettext_lazy("payment status", "Cancelled")
 
 
 # Not paid yet: the entitlement may still be granted (FAILED too: PortOne allows another attempt on one id).

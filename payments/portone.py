@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from portone_server_sdk import PaymentClient, webhook
 from portone_server_sdk.errors import PaymentAlreadyCancelledError, PaymentNotFoundError, PortOneError
 from portone_server_sdk.payment import Payment as RemotePayment
@@ -91,7 +93,7 @@ def _build_client(secret: str, base_url: str, test_mode: bool) -> PaymentClient:
 def payment_client() -> PaymentClient:
     cfg = config()
     if not cfg.api_secret:
-        raise PortOneUnavailable("Payments are not configured on this server (PORTONE_V2_API_SECRET).")
+        raise PortOneUnavailable(gettext("Payments are not configured on this server (PORTONE_V2_API_SECRET)."))
     return _client(cfg.api_secret, cfg.api_base, cfg.test_mode)
 
 
@@ -122,7 +124,7 @@ def get_payment(*, payment_id: str) -> RemotePayment | None:
 
 class RefundRefused(ConflictError):
     code = "refund_refused"
-    default_message = "PortOne refused to cancel the payment."
+    default_message = _("PortOne refused to cancel the payment.")
 
 
 def cancel_payment(*, payment_id: str, reason: str) -> dict:
@@ -170,27 +172,27 @@ def verify_webhook(*, body: bytes, headers: Mapping[str, str]) -> VerifiedWebhoo
     try:
         text = body.decode("utf-8")  # the SDK verifies a str: bytes never match
     except UnicodeDecodeError as exc:
-        raise WebhookRejected("The webhook body is not UTF-8 text.") from exc
+        raise WebhookRejected(gettext("The webhook body is not UTF-8 text.")) from exc
     lower_headers = {name.lower(): value for name, value in headers.items()}
     try:
         event = webhook.verify(secret, text, lower_headers)
     except webhook.WebhookVerificationError as exc:
         raise WebhookRejected(
-            _WEBHOOK_REASONS.get(exc.reason, "Invalid webhook."), details={"reason": exc.reason}
+            _WEBHOOK_REASONS.get(exc.reason, _("Invalid webhook.")), details={"reason": exc.reason}
         ) from exc
     except webhook.InvalidInputError as exc:
         logger.error("PORTONE_WEBHOOK_SECRET is not a valid Standard Webhooks secret (base64, optional whsec_)")
         raise WebhookNotConfigured() from exc
     except (ValueError, RecursionError) as exc:  # signed, but not a JSON object (or nested past parsing)
-        raise WebhookRejected("The webhook body is not a JSON object.") from exc
+        raise WebhookRejected(gettext("The webhook body is not a JSON object.")) from exc
     event_type = json.loads(text).get("type")  # verified above: a JSON object
     return VerifiedWebhook(lower_headers["webhook-id"], event_type if isinstance(event_type, str) else "", event)
 
 
 _WEBHOOK_REASONS = {
-    "MISSING_REQUIRED_HEADERS": "The webhook-id, webhook-timestamp and webhook-signature headers are required.",
-    "NO_MATCHING_SIGNATURE": "The webhook signature does not match.",
-    "INVALID_SIGNATURE": "The webhook signature headers are malformed.",
-    "TIMESTAMP_TOO_OLD": "The webhook timestamp is more than 5 minutes old.",
-    "TIMESTAMP_TOO_NEW": "The webhook timestamp is more than 5 minutes in the future.",
+    "MISSING_REQUIRED_HEADERS": _("The webhook-id, webhook-timestamp and webhook-signature headers are required."),
+    "NO_MATCHING_SIGNATURE": _("The webhook signature does not match."),
+    "INVALID_SIGNATURE": _("The webhook signature headers are malformed."),
+    "TIMESTAMP_TOO_OLD": _("The webhook timestamp is more than 5 minutes old."),
+    "TIMESTAMP_TOO_NEW": _("The webhook timestamp is more than 5 minutes in the future."),
 }
