@@ -1,6 +1,7 @@
 from django import forms
 
 from kernel.fields import DAY_BOUNDS, MAX_WON, visible_text
+from marketdata.codes import normalize_stock_code
 from portfolio.models import TransactionType
 
 
@@ -23,12 +24,11 @@ class LedgerFilterForm(forms.Form):
         required=False,
         widget=forms.Select(attrs={"aria-label": "Transaction type"}),
     )
-    stock = forms.RegexField(
-        regex=r"^A?[0-9A-Z]{6}$",
+    # a code (A005930, 005930) or a name (삼성전자): the ledger page resolves names to a code
+    stock = forms.CharField(
         required=False,
-        max_length=7,
-        widget=forms.TextInput(attrs={"placeholder": "A005930", "aria-label": "Stock code"}),
-        error_messages={"invalid": "A code like A005930 or 005930."},
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "삼성전자, A005930", "aria-label": "Stock name or code"}),
     )
     date_from = forms.DateField(
         required=False, validators=DAY_BOUNDS, widget=forms.DateInput(attrs={"type": "date", "aria-label": "From day"})
@@ -38,8 +38,9 @@ class LedgerFilterForm(forms.Form):
     )
 
     def clean_stock(self):
-        code = self.cleaned_data["stock"].upper()
-        return f"A{code}" if code and not code.startswith("A") else code
+        text = self.cleaned_data["stock"].strip()
+        code = normalize_stock_code(text) or normalize_stock_code(f"A{text}")
+        return code or text
 
     def clean(self):
         data = super().clean()

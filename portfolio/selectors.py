@@ -172,6 +172,20 @@ def transactions_list(
     return rows.order_by("-created_at", "-id")
 
 
+def ledger_stock_code_for(*, account: Account, text: str) -> str | None:
+    """The code of the one stock in the account's ledger named `text` (Korean or English name; an exact name first,
+    then a part of one), or None when no stock or several match."""
+    stocks = Transaction.objects.filter(account=account, stock__isnull=False).values_list("stock__code", flat=True)
+    for match in (
+        Q(stock__name__iexact=text) | Q(stock__name_en__iexact=text),
+        Q(stock__name__icontains=text) | Q(stock__name_en__icontains=text),
+    ):
+        codes = set(stocks.filter(match).order_by().distinct())
+        if codes:
+            return codes.pop() if len(codes) == 1 else None
+    return None
+
+
 def watchlist_limits(*, user) -> tuple[int, int]:
     """(lists per user, stocks per list); premium raises them (payments app)."""
     return PREMIUM_WATCHLIST_LIMITS if user_is_premium(user=user) else FREE_WATCHLIST_LIMITS

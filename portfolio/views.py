@@ -7,10 +7,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kernel.errors import ApplicationError
 from kernel.htmx import wants_fragment
+from marketdata.codes import is_stock_code
 from marketdata.selectors import stock_get, stock_search
 from payments.selectors import user_is_premium
 from portfolio import selectors, services
@@ -57,9 +59,15 @@ def cash_move(request, direction: str):
 @login_required
 def ledger_page(request):
     form = LedgerFilterForm(request.GET or None)
+    account = selectors.account_get_open(user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
+    stock = filters.get("stock")
+    if stock and not is_stock_code(stock):  # a name such as 삼성전자: the one stock of that name in this ledger
+        filters["stock"] = selectors.ledger_stock_code_for(account=account, text=stock)
+        if filters["stock"] is None:
+            form.add_error("stock", _("No single stock in your ledger is named “%(name)s”.") % {"name": stock})
     rows = selectors.transactions_list(
-        account=selectors.account_get_open(user=request.user),
+        account=account,
         transaction_type=filters.get("type") or None,
         stock_code=filters.get("stock") or None,
         date_from=filters.get("date_from"),

@@ -61,14 +61,46 @@ def test_ledger_page_filters_and_links_the_csv(client, trader):
     assert "1,000원" not in bad  # a filter that cannot apply lists nothing, not everything
     short = client.get("/portfolio/ledger/", {"stock": "005930", "date_from": "2026-01-01"}).content.decode()
     assert "stock=A005930&amp;date_from=2026-01-01&amp;format=csv" in short  # the cleaned filters
-    far = client.get("/portfolio/ledger/", {"date_from": "0001-01-01", "date_to": "9999-12-31"})
+    far = client.get(
+        "/portfolio/ledger/", {"date_from": "0001-01-01", "date_to": "9999-12-31"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert far.status_code == 200  # was a 500 (OverflowError)
     assert "greater than or equal to 2000-01-01" in far.content.decode()
 
 
+def test_ledger_stock_filter_accepts_a_korean_name_as_well_as_a_code(client, trader):
+    from tests.test_portfolio_api import buy
+
+    account = Account.objects.get(user=trader)
+    buy(account, StockFactory(code="A005930", name="삼성전자", name_en="Samsung Electronics"), 1, 70_000)
+    buy(account, StockFactory(code="A000660", name="SK하이닉스", name_en="SK hynix"), 1, 200_000)
+    for typed in ("삼성전자", "samsung electronics", "A005930", "005930"):
+        html = client.get("/portfolio/ledger/", {"stock": typed}).content.decode()
+        assert 'class="form-error"' not in html, typed
+        assert "70,000원" in html, typed
+        assert "200,000원" not in html, typed
+        assert "stock=A005930&amp;format=csv" in html, typed  # the CSV gets the resolved code
+    unknown = client.get("/portfolio/ledger/", {"stock": "없는종목"}).content.decode()
+    assert "없는종목" in unknown
+    assert 'class="form-error"' in unknown
+    assert "70,000원" not in unknown  # a filter that cannot apply lists nothing
+
+
+def test_pages_show_signed_percentages_without_minus_zero_and_unwrapped_won(client, trader):
+    html = client.get("/portfolio/").content.decode()
+    assert "-0.00%" not in html
+    assert '<span class="won">10,000,000원</span>' in html
+
+
+def test_the_holdings_comment_is_not_printed_on_the_page(client, trader):
+    html = client.get("/portfolio/").content.decode()
+    assert "Values and P&amp;L are the server" not in html
+    assert "{#" not in html
+
+
 def test_reset_needs_the_typed_confirmation(client, trader):
     page = client.get("/portfolio/reset/").content.decode()
-    assert "Free accounts can be reset once every 30 days" in page  # said before the free reset is used
+    assert "무료 계좌는 30일에 한 번 초기화할 수 있고" in page  # said before the free reset is used (Korean first)
     client.post("/portfolio/reset/", {"confirm": "yes"})
     assert Account.objects.filter(user=trader).count() == 1
     response = client.post("/portfolio/reset/", {"confirm": "RESET"})

@@ -2,12 +2,31 @@
 // tells htmx parts of the page to refresh ("account-changed"). Resumes from the last seq after a drop.
 (function () {
   "use strict";
+  // gettext/interpolate: the JavaScript catalog (/jsi18n/), loaded by base.html before this script.
+  const t = (template, d, extra) =>
+    interpolate(template, { quantity: d.quantity, stock: d.stock_name, reason: d.reason, ...extra }, true);
+  const buy = (d) => d.side === "BUY";
   const TOAST = {
-    "order.filled": (d) => `Filled: ${d.side === "BUY" ? "bought" : "sold"} ${d.execution.quantity} ${d.stock_name} at ${window.StocKing.won(d.execution.price)}`,
-    "order.partially_filled": (d) => `Partly filled: ${d.filled_quantity}/${d.quantity} ${d.stock_name} at ${window.StocKing.won(d.execution.price)}`,
-    "order.canceled": (d) => `Canceled: ${d.side.toLowerCase()} ${d.quantity} ${d.stock_name}${d.reason ? " (" + d.reason + ")" : ""}`,
-    "order.expired": (d) => `Expired: ${d.side.toLowerCase()} ${d.quantity} ${d.stock_name}`,
-    "order.rejected": (d) => `Rejected: ${d.side.toLowerCase()} ${d.quantity} ${d.stock_name} — ${d.reason}`,
+    "order.filled": (d) => {
+      const values = { quantity: d.execution.quantity, price: window.StocKing.won(d.execution.price) };
+      return buy(d)
+        ? t(gettext("Filled: bought %(quantity)s %(stock)s at %(price)s"), d, values)
+        : t(gettext("Filled: sold %(quantity)s %(stock)s at %(price)s"), d, values);
+    },
+    "order.partially_filled": (d) =>
+      t(gettext("Partly filled: %(filled)s/%(quantity)s %(stock)s at %(price)s"), d, {
+        filled: d.filled_quantity,
+        price: window.StocKing.won(d.execution.price),
+      }),
+    "order.canceled": (d) =>
+      (buy(d) ? t(gettext("Canceled: buy %(quantity)s %(stock)s"), d) : t(gettext("Canceled: sell %(quantity)s %(stock)s"), d)) +
+      (d.reason ? ` (${d.reason})` : ""),
+    "order.expired": (d) =>
+      buy(d) ? t(gettext("Expired: buy %(quantity)s %(stock)s"), d) : t(gettext("Expired: sell %(quantity)s %(stock)s"), d),
+    "order.rejected": (d) =>
+      buy(d)
+        ? t(gettext("Rejected: buy %(quantity)s %(stock)s — %(reason)s"), d)
+        : t(gettext("Rejected: sell %(quantity)s %(stock)s — %(reason)s"), d),
   };
   // What the page was rendered from: events after it, even those before the socket's hello, are replayed.
   let lastSeq = document.body.dataset.accountSeq ? Number(document.body.dataset.accountSeq) : null;

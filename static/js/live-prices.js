@@ -45,7 +45,7 @@
       span.textContent = "–";
       return span;
     }
-    const pct = tick.change_pct == null ? "" : signed(tick.change_pct, Number(tick.change_pct).toFixed(2)) + "%";
+    const pct = tick.change_pct == null ? "" : S.signedPct(tick.change_pct);
     span.textContent = withAmount ? `${signed(tick.change, won(tick.change))} (${pct})` : pct;
     const dir = direction(tick.change);
     if (dir) span.className = dir;
@@ -108,6 +108,10 @@
     dirty.clear();
   }
 
+  // The template names the connected state (모의 시세 for simulated prices: never called "live").
+  const connectedLabel = () =>
+    document.querySelector("[data-live-status]")?.dataset.connectedLabel || gettext("Connected");
+
   function setStatus(text, live) {
     document.querySelectorAll("[data-live-status]").forEach((el) => {
       el.textContent = text;
@@ -167,7 +171,7 @@
       pricesMoved();
     } else if (message.type === "subscribed") {
       attempt = 0;
-      setStatus("live", true);
+      setStatus(connectedLabel(), true);
     } else if (message.type === "error") {
       console.warn("live prices:", message.code, message.message);
     }
@@ -180,13 +184,13 @@
     socket.addEventListener("open", () => {
       subscribed = new Set();
       sync();
-      if (!wanted.size) setStatus("live", true);
+      if (!wanted.size) setStatus(connectedLabel(), true);
     });
     socket.addEventListener("message", onMessage);
     socket.addEventListener("close", () => {
       socket = null;
       subscribed = new Set();
-      setStatus("reconnecting…", false);
+      setStatus(gettext("Reconnecting…"), false);
       // exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 30 s
       const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
       attempt = Math.min(attempt + 1, 10);

@@ -4,7 +4,8 @@
 
 class PaymentProblem extends Error {}
 
-const FAILED = "Payment failed";
+// gettext and interpolate: the JavaScript catalog (/jsi18n/), loaded by base.html before this module.
+const failed = (reason) => interpolate(gettext("Payment failed: %(reason)s"), { reason }, true);
 
 function kstMinutes(iso) {
   // The API renders times in Asia/Seoul ("2026-12-25T14:03:00.123+09:00"): keep date and minutes.
@@ -54,7 +55,10 @@ export function setUpPremiumPage(root, PortOne) {
       payload = null;
     }
     if (!response.ok || !payload || payload.error) {
-      throw new PaymentProblem(payload?.error?.message || `The server answered ${response.status}; try again.`);
+      throw new PaymentProblem(
+        payload?.error?.message ||
+          interpolate(gettext("The server answered %(status)s; try again."), { status: response.status }, true),
+      );
     }
     return payload.data;
   }
@@ -71,18 +75,19 @@ export function setUpPremiumPage(root, PortOne) {
   }
 
   async function complete(paymentId) {
-    show("pending", "Confirming the payment with PortOne…");
+    show("pending", gettext("Confirming the payment with PortOne…"));
     const data = await post(root.dataset.completeUrl, { payment_id: paymentId });
-    show("success", `Payment complete. Premium is active until ${kstMinutes(data.subscription.current_period_end)} (KST).`);
+    const until = kstMinutes(data.subscription.current_period_end);
+    show("success", interpolate(gettext("Payment complete. Premium is active until %(until)s (KST)."), { until }, true));
     await refreshAccount();
   }
 
   async function buy(productCode) {
     setBusy(true);
     try {
-      show("pending", "Preparing the payment…");
+      show("pending", gettext("Preparing the payment…"));
       const order = await post(root.dataset.prepareUrl, { product: productCode });
-      show("pending", "Complete the payment in the PortOne window…");
+      show("pending", gettext("Complete the payment in the PortOne window…"));
       const response = await PortOne.requestPayment({
         storeId: order.store_id,
         channelKey: order.channel_key,
@@ -95,13 +100,13 @@ export function setUpPremiumPage(root, PortOne) {
       });
       if (response === undefined) return; // mobile redirect flow: the page loads again with the result
       if (response.code != null) {
-        show("error", `${FAILED}: ${response.message || response.code}`);
+        show("error", failed(response.message || response.code));
         await refreshAccount();
         return;
       }
       await complete(order.payment_id);
     } catch (error) {
-      show("error", error instanceof PaymentProblem ? `${FAILED}: ${error.message}` : `${FAILED}: ${error.message || error}`);
+      show("error", failed(error instanceof PaymentProblem ? error.message : error.message || error));
     } finally {
       setBusy(false);
     }
@@ -120,11 +125,11 @@ export function setUpPremiumPage(root, PortOne) {
   if (redirectedPaymentId) {
     window.history.replaceState(null, "", window.location.pathname);
     if (params.get("code")) {
-      show("error", `${FAILED}: ${params.get("message") || params.get("code")}`);
+      show("error", failed(params.get("message") || params.get("code")));
     } else {
       setBusy(true);
       complete(redirectedPaymentId)
-        .catch((error) => show("error", `${FAILED}: ${error.message}`))
+        .catch((error) => show("error", failed(error.message)))
         .finally(() => setBusy(false));
     }
   }

@@ -67,7 +67,7 @@
     interval = nextInterval;
     ready = false;
     const request = ++loading;
-    setNote("loading…");
+    setNote(gettext("Loading…"));
     let body;
     try {
       const response = await fetch(`${container.dataset.candlesUrl}?interval=${encodeURIComponent(interval)}`, {
@@ -77,7 +77,7 @@
       body = await response.json();
     } catch (err) {
       if (request === loading) {
-        setNote("chart history unavailable: showing live ticks only");
+        setNote(gettext("Chart history unavailable: showing new ticks only"));
         candles.setData([]);
         volumes.setData([]);
         lastBar = null;
@@ -93,7 +93,7 @@
     ready = true;
     container.dataset.bars = String(bars.length);
     container.dataset.lastClose = lastBar ? String(lastBar.close) : "";
-    setNote(bars.length ? "" : "no trades recorded yet: live ticks draw the first bar");
+    setNote(bars.length ? "" : gettext("No trades recorded yet: the next tick draws the first bar"));
     // the newest bars at a readable width (fitting a handful of bars would draw them huge)
     chart.timeScale().scrollToRealTime();
   }
