@@ -63,6 +63,7 @@ class Trader(FastHttpUser):
         self.quotes: dict[str, tuple[Decimal, Decimal]] = {}  # code -> (price, previous close)
         self.sellable: dict[str, int] = {}  # code -> available quantity, as last read
         self.working: list[int] = []  # ids of this user's resting orders, as last seen
+        self.quote_watchlist()  # the app's first screen: the watchlist's prices
 
     # --- one request, judged ---------------------------------------------------------
 
@@ -180,10 +181,13 @@ class Trader(FastHttpUser):
         if quote is None:
             return
         price, base = quote
-        # mostly a few ticks away on the passive side, so orders rest and the matcher fills them later;
-        # sometimes across the price, so they fill on arrival
-        offset = Decimal(random.uniform(-0.02, 0.005))  # noqa: S311
-        limit = krx.round_to_tick(price * (1 - offset if selling else 1 + offset), "nearest")
+        # mostly 1-8 ticks on the passive side of the last price seen, so the order rests until the walk
+        # reaches it and the matcher fills it; two in ten at or through it, so it fills on arrival
+        ticks_away = random.randint(-1, 8)  # noqa: S311
+        if ticks_away < 0:
+            limit = krx.tick_down(price) if selling else krx.tick_up(price)
+        else:
+            limit = krx.tick_up(price, ticks_away) if selling else krx.tick_down(price, ticks_away)
         lower, upper = krx.price_limits(base)
         limit = min(max(limit, lower), upper)
         quantity = random.randint(1, held[1]) if selling else self.buy_quantity(limit)  # noqa: S311
