@@ -15,13 +15,17 @@ import time
 import uuid
 from collections.abc import Callable
 from importlib import import_module
+from types import SimpleNamespace
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.http.cookie import parse_cookie
+from django.utils import translation
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -115,6 +119,17 @@ def _release_slots(keys: tuple[str, ...], socket_id: str) -> None:
     pipe.execute()
 
 
+def socket_language(scope) -> str:
+    """The language of a WebSocket handshake, chosen as LocaleMiddleware chooses a page's: the language
+    cookie, then Accept-Language, then LANGUAGE_CODE."""
+    headers = dict(scope.get("headers") or ())
+    cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+    request = SimpleNamespace(  # all that get_language_from_request reads
+        COOKIES=cookies, META={"HTTP_ACCEPT_LANGUAGE": headers.get(b"accept-language", b"").decode("latin-1")}
+    )
+    return translation.get_language_from_request(request)
+
+
 class JsonConsumer(AsyncWebsocketConsumer):
     """Parses JSON text frames of bounded size into {"action": ...} objects; errors are messages.
     Every socket's client messages are rate limited (a token bucket), bad ones included.
@@ -129,23 +144,35 @@ class JsonConsumer(AsyncWebsocketConsumer):
         self._allowance = float(ACTION_BURST)
         self._allowance_at = time.monotonic()
 
+    async def websocket_connect(self, message):
+        # The socket's task keeps this language for its life: its error messages follow the page's
+        # language cookie or Accept-Language, as API errors do.
+        translation.activate(socket_language(self.scope))
+        await super().websocket_connect(message)
+
     async def receive(self, text_data=None, bytes_data=None):
         if not self._take_allowance():
-            await self.send_error("rate_limited", f"At most {ACTIONS_PER_SECOND:g} messages per second.")
+            await self.send_error(
+                "rate_limited", _("At most %(rate)s messages per second.") % {"rate": f"{ACTIONS_PER_SECOND:g}"}
+            )
             return
         if text_data is None or len(text_data.encode()) > MAX_MESSAGE_BYTES:
-            await self.send_error("bad_message", f"Send JSON text frames of at most {MAX_MESSAGE_BYTES} bytes.")
+            await self.send_error(
+                "bad_message", _("Send JSON text frames of at most %(bytes)s bytes.") % {"bytes": MAX_MESSAGE_BYTES}
+            )
             return
         try:
             message = json_loads_bounded(text_data)
         except JsonTooDeep:
-            await self.send_error("bad_message", f"Messages nest at most {MAX_JSON_DEPTH} levels.")
+            await self.send_error(
+                "bad_message", _("Messages nest at most %(levels)s levels.") % {"levels": MAX_JSON_DEPTH}
+            )
             return
         except ValueError:
-            await self.send_error("malformed_json", "The message is not valid JSON.")
+            await self.send_error("malformed_json", _("The message is not valid JSON."))
             return
         if not isinstance(message, dict) or not isinstance(message.get("action"), str):
-            await self.send_error("bad_message", 'Messages are objects with an "action".')
+            await self.send_error("bad_message", _('Messages are objects with an "action".'))
             return
         await self.receive_action(message["action"], message)
 
@@ -162,7 +189,7 @@ class JsonConsumer(AsyncWebsocketConsumer):
         return True
 
     async def handle_action(self, action: str, message: dict):
-        await self.send_error("unknown_action", f"Unknown action {action!r}.")
+        await self.send_error("unknown_action", _("Unknown action %(action)s.") % {"action": repr(action)})
 
     async def send_json(self, payload: dict):
         await self.send(text_data=json.dumps(payload, ensure_ascii=False))
@@ -208,19 +235,19 @@ class AuthenticatedJsonConsumer(JsonConsumer):
     async def receive_action(self, action: str, message: dict):
         if action == "authenticate":
             if self.user is not None:  # a socket serves one user: what it joined is that user's
-                await self.send_error("already_authenticated", "This socket is authenticated; open another one.")
+                await self.send_error("already_authenticated", _("This socket is authenticated; open another one."))
                 return
             await self.authenticate(message.get("token"))
             return
         if self.user is None:
-            await self.send_error("not_authenticated", "Authenticate first (session cookie or a JWT message).")
+            await self.send_error("not_authenticated", _("Authenticate first (session cookie or a JWT message)."))
             return
         await self.handle_action(action, message)
 
     async def authenticate(self, token):
         user, access_token = await _user_from_access_token(token) if isinstance(token, str) else (None, None)
         if user is None:
-            await self.send_error("authentication_failed", "Token is invalid or expired.")
+            await self.send_error("authentication_failed", _("Token is invalid or expired."))
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.access_token = access_token
@@ -246,11 +273,11 @@ class AuthenticatedJsonConsumer(JsonConsumer):
             expires_at = self.access_token["exp"] if self.access_token is not None else None
             await asyncio.sleep(recheck if expires_at is None else min(recheck, max(0.0, expires_at - time.time())))
             if expires_at is not None and time.time() >= expires_at:
-                await self._end_authentication("token_expired", "The access token expired; log in again.")
+                await self._end_authentication("token_expired", _("The access token expired; log in again."))
                 return
             try:
                 if self.user is not None and not await self._still_authenticated():
-                    await self._end_authentication("logged_out", "The login behind this socket ended; log in again.")
+                    await self._end_authentication("logged_out", _("The login behind this socket ended; log in again."))
                     return
                 await _renew_slots(self._slots, self._socket_id)
             except Exception:  # a Redis or database hiccup: check again next time
@@ -274,7 +301,11 @@ class AuthenticatedJsonConsumer(JsonConsumer):
         return True
 
     async def _close_over_cap(self, per: str, limit: int):
-        await self.send_error("too_many_sockets", f"At most {limit} open sockets per {per}; close one first.")
+        if per == "user":
+            message = _("At most %(limit)s open sockets per user; close one first.")
+        else:
+            message = _("At most %(limit)s open sockets per address; close one first.")
+        await self.send_error("too_many_sockets", message % {"limit": limit})
         await self.close(code=CLOSE_TOO_MANY_SOCKETS)
 
 

@@ -4,6 +4,9 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import ApplicationError
 from marketdata.models import Candle, Stock
@@ -45,14 +48,18 @@ class CandleAdmin(admin.ModelAdmin):
 
 class RelayCommandForm(forms.Form):
     code = forms.CharField(
-        max_length=7, label="Stock code", help_text=f"e.g. A005930; the topic is {TRADE_TOPIC_PREFIX}<code>."
+        max_length=7,
+        label=_("Stock code"),
+        help_text=format_lazy(_("e.g. A005930; the topic is {prefix}<code>."), prefix=TRADE_TOPIC_PREFIX),
     )
-    action = forms.ChoiceField(choices=[("subscribe", "Subscribe"), ("unsubscribe", "Unsubscribe")])
+    action = forms.ChoiceField(
+        label=_("Action"), choices=[("subscribe", _("Subscribe")), ("unsubscribe", _("Unsubscribe"))]
+    )
 
     def clean_code(self):
         code = self.cleaned_data["code"].strip().upper()
         if not is_stock_code(code):
-            raise forms.ValidationError("A stock code is A followed by six digits or capitals.")
+            raise forms.ValidationError(gettext("A stock code is A followed by six digits or capitals."))
         return code
 
 
@@ -64,15 +71,24 @@ def relay_admin_view(request):
         try:
             result = relay_command_send(type=form.cleaned_data["action"], topic=topic)
         except ApplicationError as exc:
-            messages.error(request, f"{form.cleaned_data['action']} {topic}: {exc.message}")
+            messages.error(
+                request,
+                gettext("%(action)s %(topic)s: %(error)s")
+                % {"action": form.cleaned_data["action"], "topic": topic, "error": exc.message},
+            )
         else:
             level = messages.SUCCESS if result.success else messages.WARNING
-            messages.add_message(request, level, f"Relay: {result.message} (command {result.command_id})")
+            messages.add_message(
+                request,
+                level,
+                gettext("Relay: %(message)s (command %(command)s)")
+                % {"message": result.message, "command": result.command_id},
+            )
         return redirect("admin:marketdata_relay")
     health = relay_health_read()
     context = {
         **admin.site.each_context(request),
-        "title": "Market-data relay",
+        "title": gettext("Market-data relay"),
         "health": health,
         "health_items": sorted(health.record.items()) if health else [],
         "subscriptions": [(topic, code_from_topic(topic)) for topic in relay_subscriptions_list()],
@@ -96,7 +112,7 @@ def _install_relay_page(site: admin.AdminSite) -> None:
             if app["app_label"] == "marketdata" and request.user.is_staff:
                 app["models"].append(
                     {
-                        "name": "Relay (live feed)",
+                        "name": gettext("Relay (live feed)"),
                         "object_name": "Relay",
                         "perms": {"view": True},
                         "admin_url": reverse("admin:marketdata_relay", current_app=site.name),

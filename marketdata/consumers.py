@@ -13,6 +13,7 @@ never blank), then live ticks. Bad input is answered with an error message; the 
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.consumer import get_handler_name
 from django.conf import settings
+from django.utils.translation import gettext as _
 from redis import RedisError
 
 from kernel.consumers import JsonConsumer
@@ -75,7 +76,8 @@ class PriceConsumer(JsonConsumer):
         if len(self.mailbox.codes) + len(new) > self.max_codes:
             await self.send_error(
                 "too_many_codes",
-                f"A socket follows at most {self.max_codes} codes; it follows {len(self.mailbox.codes)}.",
+                _("A socket follows at most %(limit)s codes; it follows %(count)s.")
+                % {"limit": self.max_codes, "count": len(self.mailbox.codes)},
             )
             return
         if message.get("batch") is True:
@@ -90,7 +92,7 @@ class PriceConsumer(JsonConsumer):
         try:
             snapshot = await self.hub.snapshot(codes)
         except RedisError:
-            await self.send_error("prices_unavailable", "Stored prices could not be read; live ticks will follow.")
+            await self.send_error("prices_unavailable", _("Stored prices could not be read; new ticks will follow."))
             return
         for code, text in snapshot.items():
             self.mailbox.offer_snapshot(code, text)
@@ -112,14 +114,18 @@ class PriceConsumer(JsonConsumer):
     async def _codes_from(self, message: dict) -> list[str] | None:
         codes = message.get("codes")
         if not isinstance(codes, list) or not codes or not all(isinstance(code, str) for code in codes):
-            await self.send_error("bad_codes", '"codes" is a non-empty list of stock codes such as "A005930".')
+            await self.send_error("bad_codes", _('"codes" is a non-empty list of stock codes such as "A005930".'))
             return None
         if len(codes) > self.max_codes:
-            await self.send_error("too_many_codes", f"At most {self.max_codes} codes per message.")
+            await self.send_error(
+                "too_many_codes", _("At most %(limit)s codes per message.") % {"limit": self.max_codes}
+            )
             return None
         normalized, invalid = normalize_stock_codes(codes)
         if invalid:
             shown = ", ".join(repr(code[:12]) for code in invalid[:5])
-            await self.send_error("bad_codes", f"Not stock codes (A + six digits or capitals): {shown}.")
+            await self.send_error(
+                "bad_codes", _("Not stock codes (A + six digits or capitals): %(codes)s.") % {"codes": shown}
+            )
             return None
         return normalized

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import ApplicationError
 from kernel.redis import get_redis
@@ -24,19 +27,21 @@ CommandType = Literal["subscribe", "unsubscribe"]
 
 class InvalidTopic(ApplicationError):
     code = "invalid_topic"
-    default_message = f"A topic is {TRADE_TOPIC_PREFIX} followed by a stock code, e.g. {TRADE_TOPIC_PREFIX}A005930."
+    default_message = format_lazy(
+        _("A topic is {prefix} followed by a stock code, e.g. {prefix}A005930."), prefix=TRADE_TOPIC_PREFIX
+    )
 
 
 class RelayNotListening(ApplicationError):
     status_code = 503
     code = "relay_unavailable"
-    default_message = "No relay is listening for commands; start `manage.py run_relay`."
+    default_message = _("No relay is listening for commands; start `manage.py run_relay`.")
 
 
 class RelayCommandTimeout(ApplicationError):
     status_code = 504
     code = "relay_timeout"
-    default_message = "The relay did not answer the command in time."
+    default_message = _("The relay did not answer the command in time.")
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,8 @@ def relay_command_send(*, type: CommandType, topic: str) -> CommandResult:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise RelayCommandTimeout(
-                f"The relay did not answer within {timeout:g} s.", details={"command_id": command_id, "topic": topic}
+                gettext("The relay did not answer within %(seconds)s s.") % {"seconds": f"{timeout:g}"},
+                details={"command_id": command_id, "topic": topic},
             )
         time.sleep(min(interval, remaining))
 

@@ -1,6 +1,9 @@
 """/ws/account/: a user's order updates, fills and balance changes, with resume (DESIGN.md §8)."""
 
+from django.utils.translation import gettext
+
 from kernel.consumers import AuthenticatedJsonConsumer
+from portfolio.errors import AccountNotFound
 from portfolio.live import AccountStream
 
 
@@ -22,10 +25,10 @@ class AccountConsumer(AuthenticatedJsonConsumer):
             return
         after_seq = message.get("after_seq")
         if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
-            await self.send_error("bad_message", '"after_seq" must be a non-negative integer.')
+            await self.send_error("bad_message", gettext('"after_seq" must be a non-negative integer.'))
             return
         if not await self.stream.resume(after_seq):
-            await self.send_error("account_not_found", "You have no open paper account.")
+            await self.send_error("account_not_found", str(AccountNotFound.default_message))
 
     async def disconnect(self, code):
         if self.stream is not None:
