@@ -230,3 +230,30 @@ def test_the_signup_page_refuses_a_name_taken_in_another_case_and_the_login_page
     response = client.post("/login/", {"username": "ÉMILE", "password": "correct-horse-battery"})
     assert response.status_code == 302
     assert client.get("/api/v1/auth/me").json()["username"] == "émile"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_registrations_of_one_name_in_different_cases_create_one_user():
+    import threading
+
+    from django.db import connections
+    from rest_framework.test import APIClient
+
+    variants = ["alice", "ALICE", "Alice", "aLiCe", "ａｌｉｃｅ", "ＡＬＩＣＥ", "alicE", "ALice"]
+    start = threading.Barrier(len(variants))
+    statuses: list = []
+
+    def sign_up(name):
+        try:
+            start.wait()
+            statuses.append(register(APIClient(), username=name).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sign_up, args=(name,)) for name in variants]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201] + [400] * (len(variants) - 1)
+    assert User.objects.count() == 1
