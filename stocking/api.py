@@ -51,7 +51,7 @@ class RegisterApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         username = StrictRegexField(
-            r"^[\w.@+-]+\Z", max_length=150, error_messages={"invalid": "Letters, digits and @/./+/-/_ only."}
+            r"^[\w.@+-]+\Z", max_length=150, error_messages={"invalid": _("Letters, digits and @/./+/-/_ only.")}
         )
         password = StrictCharField(max_length=128, trim_whitespace=False)
         email = serializers.EmailField(required=False, allow_blank=True, default="")

@@ -31,13 +31,13 @@ REUSED = _("This refresh token was already used; every session of its login is l
 
 class RegistrationRejected(ApplicationError):
     code = "validation_error"
-    default_message = "The request has invalid fields; see details."
+    default_message = _("The request has invalid fields; see details.")
 
 
 class RefreshRejected(ApplicationError):
     status_code = status.HTTP_401_UNAUTHORIZED
     code = "token_not_valid"
-    default_message = "Refresh token is invalid or expired."
+    default_message = _("Refresh token is invalid or expired.")
 
 
 def username_normalize(username: str) -> str:

@@ -8,6 +8,8 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from kernel.errors import ApplicationError
@@ -16,7 +18,7 @@ from stocking.services import user_login_name, user_register
 
 
 class SignupForm(UserCreationForm):
-    email = forms.EmailField(required=False)
+    email = forms.EmailField(required=False, label=_("Email (optional)"))
 
     class Meta(UserCreationForm.Meta):
         fields = ("username", "email")
@@ -45,8 +47,11 @@ def signup(request):
                     form.add_error(field if field in form.fields else None, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            cash = f"{settings.STARTING_CASH:,.0f}원"
-            messages.success(request, f"Welcome, {user.username}! Your paper account holds {cash} of virtual cash.")
+            messages.success(
+                request,
+                gettext("Welcome, %(username)s! Your paper account holds %(cash)s won of virtual cash.")
+                % {"username": user.username, "cash": f"{settings.STARTING_CASH:,.0f}"},
+            )
             return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})
 
@@ -65,7 +70,7 @@ class LoginView(auth_views.LoginView):
 @require_POST
 def logout_view(request):
     logout(request)
-    messages.info(request, "You are logged out.")
+    messages.info(request, gettext("You are logged out."))
     return redirect("login")
 
 
