@@ -1,12 +1,14 @@
-"""Order pages: the order ticket on the stock page, open orders, history, executions. Thin."""
+"""Order pages: the order ticket on the stock page, open orders, history, executions, 정정 and 취소. Thin."""
 
 from decimal import Decimal
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from kernel.errors import ApplicationError
@@ -18,7 +20,20 @@ from portfolio.models import Holding
 from portfolio.selectors import account_get_open
 from trading import selectors
 from trading.forms import OrderTicketForm
-from trading.services import OrderRequest, order_cancel, order_place
+from trading.services import OrderRequest, order_cancel, order_place, order_replace
+
+# The ticket's quantity buttons: a share of what the cash (buy, fees included) or the shares (sell) allow.
+QUANTITY_PRESETS = (("0.1", "10%"), ("0.25", "25%"), ("0.5", "50%"), ("1", _("Max")))
+
+
+class OrderReplaceForm(forms.Form):
+    """정정: what to change on a working order; an empty field keeps the order's value."""
+
+    quantity = forms.IntegerField(
+        min_value=1, max_value=settings.ORDER_MAX_QUANTITY, required=False, label=_("Quantity")
+    )
+    limit_price = forms.IntegerField(min_value=1, required=False, label=_("Limit price"))
+    stop_price = forms.IntegerField(min_value=1, required=False, label=_("Stop price"))
 
 
 def _stock_or_404(code: str):
@@ -34,6 +49,7 @@ def _ticket_context(request, stock, form, placed=None, error=None):
     quote = latest_price(stock.code)
     band = price_limits(quote.base) if quote is not None and quote.base else None
     return {
+        **_stock_orders_context(account, stock),
         "stock": stock,
         "form": form,
         "placed": placed,
@@ -45,6 +61,14 @@ def _ticket_context(request, stock, form, placed=None, error=None):
         "commission_rate": settings.COMMISSION_RATE,
         "sell_tax_rate": settings.SELL_TAX_RATE,
         "market_buy_buffer": settings.MARKET_BUY_BUFFER,
+        "quantity_presets": QUANTITY_PRESETS,
+    }
+
+
+def _stock_orders_context(account, stock) -> dict:
+    return {
+        "stock": stock,
+        "working": list(selectors.orders_list(account=account, status="WORKING", stock_code=stock.code)[:50]),
     }
 
 
@@ -107,6 +131,29 @@ def orders_page(request):
 
 
 @login_required
+def stock_orders(request, code: str):
+    """The stock page's working orders of this stock, each with 정정 and 취소 (refreshed on account events)."""
+    stock = _stock_or_404(code)
+    account = account_get_open(user=request.user)
+    return render(request, "trading/_stock_orders.html", _stock_orders_context(account, stock))
+
+
+def _working_orders_response(request, *, error=None, replace=None):
+    """After 취소 or 정정: the list the form came from, the stock page's (scope=stock) or the orders page's."""
+    code = request.POST.get("stock_code", "")
+    if request.POST.get("scope") == "stock" and code:
+        template = "trading/_stock_orders.html"
+        context = _stock_orders_context(account_get_open(user=request.user), _stock_or_404(code))
+    else:
+        template = "trading/_orders_live.html" if wants_fragment(request) else "trading/orders.html"
+        context = _orders_context(request)
+    if replace and replace["errors"] and all(order.pk != replace["order_id"] for order in context["working"]):
+        # no form to show it by: not this user's order, or no longer working
+        error = " ".join(str(message) for message in replace["errors"])
+    return render(request, template, {**context, "error": error, "replace": replace})
+
+
+@login_required
 @require_POST
 def order_cancel_view(request, order_id: int):
     error = None
@@ -114,4 +161,33 @@ def order_cancel_view(request, order_id: int):
         order_cancel(user=request.user, order_id=order_id)
     except ApplicationError as exc:
         error = exc.message
-    return render(request, "trading/_orders_live.html", {**_orders_context(request), "error": error})
+    return _working_orders_response(request, error=error)
+
+
+@login_required
+@require_POST
+def order_replace_view(request, order_id: int):
+    """정정 from a page: order_replace (atomic cancel-and-replace); errors go next to the order's form."""
+    form = OrderReplaceForm(request.POST)
+    replace = {"order_id": order_id, "values": request.POST, "errors": [], "done": None}
+    if not form.is_valid():
+        replace["errors"] = [
+            f"{form.fields[name].label}: {message}" if name in form.fields else message
+            for name, messages in form.errors.items()
+            for message in messages
+        ]
+        return _working_orders_response(request, replace=replace)
+    data = form.cleaned_data
+    try:
+        replacement, _created = order_replace(
+            user=request.user,
+            order_id=order_id,
+            quantity=data["quantity"],
+            limit_price=Decimal(data["limit_price"]) if data["limit_price"] is not None else None,
+            stop_price=Decimal(data["stop_price"]) if data["stop_price"] is not None else None,
+        )
+    except ApplicationError as exc:
+        replace["errors"] = [str(exc.message)]
+    else:
+        replace = {"order_id": replacement.pk, "errors": [], "done": replacement, "replaced": order_id}
+    return _working_orders_response(request, replace=replace)

@@ -121,6 +121,7 @@ def test_the_main_pages_work_under_the_policy_with_no_violation(page: Page, csp_
     htmx_settled(page)
     ticket.locator("[name=quantity]").fill("2")
     ticket.get_by_test_id("place-order").click()
+    page.get_by_test_id("confirm-order").click()  # the order ticket's confirmation dialog
     expect(page.get_by_test_id("order-result")).to_contain_text("2 filled at 50,000원")
     expect(page.locator("#toasts")).to_contain_text("Filled: bought 2 정책전자")  # account stream
     no_violations_so_far(page, csp_violations)

@@ -26,6 +26,7 @@ def test_a_trader_buys_at_market_rests_a_limit_and_sees_the_fill_toast(page: Pag
     ticket.locator("[name=quantity]").fill("3")
     expect(ticket.get_by_test_id("estimate")).to_have_text("150,022원")  # 150,000 + 22 commission
     ticket.get_by_test_id("place-order").click()
+    page.get_by_test_id("confirm-order").click()  # the confirmation dialog
     expect(page.get_by_test_id("order-result")).to_contain_text("3 filled at 50,000원")
     expect(page.locator("#toasts")).to_contain_text("Filled: bought 3 티켓전자 at 50,000원")
 
@@ -35,9 +36,11 @@ def test_a_trader_buys_at_market_rests_a_limit_and_sees_the_fill_toast(page: Pag
     ticket.locator("[name=order_type]").select_option("LIMIT")
     ticket.locator("[name=limit_price]").fill("49020")
     ticket.locator("[name=limit_price]").blur()
-    expect(ticket.locator("[name=limit_price]")).to_have_value("49000")  # stepped onto the 50-won grid
+    ticket.get_by_test_id("tick-choice").get_by_role("button", name="49,000원").click()  # never changed silently
+    expect(ticket.locator("[name=limit_price]")).to_have_value("49000")
     ticket.locator("[name=quantity]").fill("2")
     ticket.get_by_test_id("place-order").click()
+    page.get_by_test_id("confirm-order").click()
     expect(page.get_by_test_id("order-result")).to_contain_text("open")
     order = Order.objects.get(order_type="LIMIT")
 
