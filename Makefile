@@ -39,6 +39,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(PY) scripts/check_translations.py
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
