@@ -25,3 +25,6 @@ try:
 finally:
     for _name in _added:
         os.environ.pop(_name, None)
+
+# Password-reset mails are printed to the web server's console (the terminal running `make demo`), not sent.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")  # noqa: F405
