@@ -1,6 +1,7 @@
 """Settings: safe by default, explicit development settings, production's hard failures and check --deploy."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -202,3 +203,21 @@ def test_production_with_the_keys_has_payments_on():
     result = import_production(PROD_ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+# --- documentation -------------------------------------------------------------------------------------
+
+
+def settings_variables() -> set[str]:
+    source = "\n".join(path.read_text() for path in (ROOT / "stocking" / "settings").glob("*.py"))
+    return set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', source))
+
+
+def test_every_variable_the_settings_read_is_in_env_example_and_the_readme():
+    names = settings_variables()
+    assert {"SECRET_KEY", "PAYMENTS_ENABLED", "PORTONE_V2_API_SECRET"} <= names  # the scan finds them
+    env_example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    configuration = readme[readme.index("## Configuration") :].split("\n## ", 1)[0]
+    assert sorted(name for name in names if not re.search(rf"\b{name}\b", env_example)) == []
+    assert sorted(name for name in names if f"`{name}`" not in configuration) == []
