@@ -3,8 +3,9 @@
 // total in a dialog before anything is sent (DESIGN.md §6, §15). Runs under the CSP: data comes from data-*.
 (function () {
   "use strict";
-  const t = window.gettext || ((text) => text);
-  const nt = window.ngettext || ((one, many, count) => (count === 1 ? one : many));
+  // Django's JavaScript catalog (/jsi18n/) defines these; the fallbacks keep the ticket working in English without it.
+  const gettext = window.gettext || ((text) => text);
+  const ngettext = window.ngettext || ((one, many, count) => (count === 1 ? one : many));
   const fmt = window.interpolate || ((text, values) => text.replace(/%\((\w+)\)s/g, (_, key) => values[key]));
   const TICKS = [[2000, 1], [5000, 5], [20000, 10], [50000, 50], [200000, 100], [500000, 500]];
   const PRESETS = ["0.1", "0.25", "0.5", "1"];
@@ -99,7 +100,7 @@
       const lower = Math.floor(price / tick) * tick;
       const upper = Math.ceil(price / tick) * tick;
       choice.querySelector("[data-tick-text]").textContent = fmt(
-        t("%(price)s is not a valid price (ticks of %(tick)s here). Choose one:"),
+        gettext("%(price)s is not a valid price (ticks of %(tick)s here). Choose one:"),
         { price: window.StocKing.number(price), tick: window.StocKing.won(tick) },
         true,
       );
@@ -130,13 +131,13 @@
     checkGrid(form, false);
   }
   function estimateLabel(side) {
-    return side === "SELL" ? t("Estimated proceeds") : t("Estimated cost");
+    return side === "SELL" ? gettext("Estimated proceeds") : gettext("Estimated cost");
   }
   function describePrice(s) {
     const won = window.StocKing.won;
-    if (s.type === "MARKET") return fmt(t("Market price (now %(price)s)"), { price: won(s.last) }, true);
-    if (s.type === "STOP") return fmt(t("Market price once %(stop)s is reached"), { stop: won(s.stop) }, true);
-    if (s.type === "STOP_LIMIT") return fmt(t("%(limit)s once %(stop)s is reached"), { limit: won(s.limit), stop: won(s.stop) }, true);
+    if (s.type === "MARKET") return fmt(gettext("Market price (now %(price)s)"), { price: won(s.last) }, true);
+    if (s.type === "STOP") return fmt(gettext("Market price once %(stop)s is reached"), { stop: won(s.stop) }, true);
+    if (s.type === "STOP_LIMIT") return fmt(gettext("%(limit)s once %(stop)s is reached"), { limit: won(s.limit), stop: won(s.stop) }, true);
     return won(s.limit);
   }
   function openConfirm(form, issueRequest) {
@@ -149,7 +150,7 @@
     const typeSelect = field(form, "order_type");
     set("side", sideLabel ? sideLabel.textContent : s.side);
     set("type", typeSelect.options[typeSelect.selectedIndex].text);
-    set("quantity", fmt(nt("%(count)s share", "%(count)s shares", s.quantity), { count: window.StocKing.number(s.quantity) }, true));
+    set("quantity", fmt(ngettext("%(count)s share", "%(count)s shares", s.quantity), { count: window.StocKing.number(s.quantity) }, true));
     set("price", describePrice(s));
     set("total-label", estimateLabel(s.side));
     set("total", s.price ? window.StocKing.won(costs(form, s, s.quantity).total) : "–");
