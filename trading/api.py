@@ -15,6 +15,7 @@ from kernel.throttles import WindowedUserRateThrottle
 from marketdata.codes import stock_code_validator
 from portfolio.selectors import account_get_open
 from trading import selectors
+from trading.bodies import order_body
 from trading.models import OrderStatus, OrderType, Side, TimeInForce
 from trading.services import OrderRequest, order_cancel, order_place, order_replace
 
@@ -215,7 +216,10 @@ class OrdersApi(APIView):
             ),
         )
         return Response(
-            OrderDetailOutputSerializer(selectors.order_with_executions(order)).data,
+            order_body(
+                selectors.order_with_executions(order),
+                replaced_by=None if created else selectors.order_replacement_id(order),
+            ),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -259,7 +263,10 @@ class OrderDetailApi(APIView):
         data.is_valid(raise_exception=True)
         order, created = order_replace(user=request.user, order_id=order_id, **data.validated_data)
         return Response(
-            OrderDetailOutputSerializer(selectors.order_with_executions(order)).data,
+            order_body(
+                selectors.order_with_executions(order),
+                replaced_by=None if created else selectors.order_replacement_id(order),
+            ),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
