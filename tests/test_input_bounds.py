@@ -31,7 +31,7 @@ AUTHENTICATED_POSTS = ["/api/v1/trading/orders", "/api/v1/portfolio/deposit", "/
 @pytest.mark.parametrize("path", UNAUTHENTICATED_POSTS)
 @pytest.mark.parametrize("body", [nested_arrays(936), nested_objects(936), nested_arrays(100_000)])
 def test_deeply_nested_json_is_400_without_logging_in(api_client, path, body):
-    response = api_client.post(path, body, content_type="application/json")
+    response = api_client.post(path, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
     error = assert_error(response, 400, "malformed_request")
     assert f"at most {MAX_JSON_DEPTH} levels" in error["message"]
 
@@ -173,7 +173,7 @@ async def test_a_websocket_to_an_unknown_path_is_refused_at_the_handshake(path):
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_deeply_nested_websocket_message_is_an_error_message_not_a_crash():
-    communicator = WebsocketCommunicator(application, "/ws/ping/", headers=ORIGIN)
+    communicator = WebsocketCommunicator(application, "/ws/ping/", headers=[*ORIGIN, (b"accept-language", b"en")])
     connected, _ = await communicator.connect()
     assert connected
     await communicator.send_to(text_data=nested_arrays(2000))  # 4,000 bytes: within the frame limit

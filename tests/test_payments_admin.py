@@ -25,6 +25,13 @@ CHANGELIST = "/admin/payments/payment/"
 
 
 @pytest.fixture
+def admin_client(admin_client):
+    """The admin messages below are compared in English (pages are Korean by default)."""
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return admin_client
+
+
+@pytest.fixture
 def portone(settings):
     with running_fake_portone(settings) as fake:
         yield fake

@@ -45,7 +45,9 @@ def test_bad_amounts_on_the_page_are_inline_errors_and_write_nothing(client, tra
 
 
 def test_withdrawing_too_much_on_the_page_says_how_much_is_possible(client, trader):
-    response = client.post("/portfolio/withdraw/", {"withdraw-amount": "10000001"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        "/portfolio/withdraw/", {"withdraw-amount": "10000001"}, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "at most 10,000,000 won" in response.content.decode()
     assert Transaction.objects.count() == 1
 
@@ -125,7 +127,7 @@ def test_watchlist_pages_create_add_remove_and_hide_other_users_lists(client, tr
     other = UserFactory()
     open_account_for(other)
     theirs = Watchlist.objects.create(user=other, name="secret")
-    response = client.post(f"/watchlists/{theirs.pk}/delete/", HTTP_HX_REQUEST="true")
+    response = client.post(f"/watchlists/{theirs.pk}/delete/", HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
     assert "No such watchlist." in response.content.decode()
     assert Watchlist.objects.filter(pk=theirs.pk).exists()
     assert "secret" not in client.get("/watchlists/").content.decode()
@@ -139,13 +141,19 @@ def test_watchlists_are_renamed_on_the_page_and_bad_names_say_why(client, trader
     assert f'action="/watchlists/{watchlist.pk}/rename/"' in html
     client.post(f"/watchlists/{watchlist.pk}/rename/", {"name": "장기 보유"}, HTTP_HX_REQUEST="true")
     assert Watchlist.objects.get(pk=watchlist.pk).name == "장기 보유"
-    taken = client.post(f"/watchlists/{watchlist.pk}/rename/", {"name": "반도체"}, HTTP_HX_REQUEST="true")
+    taken = client.post(
+        f"/watchlists/{watchlist.pk}/rename/", {"name": "반도체"}, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "already have a watchlist named" in taken.content.decode()
-    blank = client.post(f"/watchlists/{watchlist.pk}/rename/", {"name": "\u200b"}, HTTP_HX_REQUEST="true")
+    blank = client.post(
+        f"/watchlists/{watchlist.pk}/rename/", {"name": "\u200b"}, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "Use at least one visible character." in blank.content.decode()
     assert Watchlist.objects.get(pk=watchlist.pk).name == "장기 보유"
     theirs = Watchlist.objects.create(user=UserFactory(), name="secret")
-    other = client.post(f"/watchlists/{theirs.pk}/rename/", {"name": "mine"}, HTTP_HX_REQUEST="true")
+    other = client.post(
+        f"/watchlists/{theirs.pk}/rename/", {"name": "mine"}, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "No such watchlist." in other.content.decode()
     assert Watchlist.objects.get(pk=theirs.pk).name == "secret"
 

@@ -174,7 +174,10 @@ def test_the_relay_page_shows_heartbeat_and_subscriptions(staff_browser, redis_c
 def test_the_relay_page_sends_commands_through_the_same_service(staff_browser):
     with fake_relay() as received:
         response = staff_browser.post(
-            "/admin/marketdata/relay/", {"code": "a005930", "action": "subscribe"}, follow=True
+            "/admin/marketdata/relay/",
+            {"code": "a005930", "action": "subscribe"},
+            follow=True,
+            HTTP_ACCEPT_LANGUAGE="en",  # the message is compared in English
         )
 
     assert "/topic/v1/kr/stock/trade/A005930" in [c["topic"] for c in received]
