@@ -29,6 +29,7 @@ def portone(settings):
 @pytest.fixture
 def page_client(client, user):
     client.force_login(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # these tests read the English texts; Korean is the default
     return client
 
 
