@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import ApplicationError
-from marketdata.models import Candle, Stock
+from marketdata.models import Candle, MarketIndex, MarketIndexDay, Stock
 from marketdata.relay_commands import relay_command_send
 from marketdata.selectors import relay_health_read, relay_subscriptions_list
 from marketdata.topics import TRADE_TOPIC_PREFIX, code_from_topic, is_stock_code, trade_topic
@@ -17,11 +17,54 @@ from marketdata.topics import TRADE_TOPIC_PREFIX, code_from_topic, is_stock_code
 
 @admin.register(Stock)
 class StockAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "name_en", "market", "sector", "market_cap_rank", "is_active"]
+    list_display = [
+        "code",
+        "name",
+        "name_en",
+        "market",
+        "sector",
+        "reference_price",
+        "shares_outstanding",
+        "market_cap_rank",
+        "is_active",
+    ]
     list_filter = ["market", "is_active", "sector"]
-    search_fields = ["code", "name", "name_en"]
+    search_fields = ["code", "name", "name_en", "industry"]
     list_editable = ["is_active"]
     ordering = ["market_cap_rank", "code"]
+
+
+@admin.register(MarketIndex)
+class MarketIndexAdmin(admin.ModelAdmin):
+    """The feed code is editable: Toss's index topics are unofficial and may be renamed."""
+
+    list_display = ["code", "name", "name_en", "feed_code"]
+    readonly_fields = ["code"]
+
+    def has_add_permission(self, request):
+        return False  # load_indices creates KOSPI and KOSDAQ
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MarketIndexDay)
+class MarketIndexDayAdmin(admin.ModelAdmin):
+    """The shipped daily history (load_indices); shown, not edited."""
+
+    list_display = ["index", "date", "open", "high", "low", "close", "volume"]
+    list_filter = ["index"]
+    date_hierarchy = "date"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Candle)

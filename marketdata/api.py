@@ -1,7 +1,8 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
@@ -17,8 +18,13 @@ from marketdata.models import Market, Stock
 from marketdata.prices import Quote, parse_decimal
 from marketdata.relay_commands import relay_command_send
 from marketdata.selectors import (
+    MOVER_KINDS,
     RelayHealth,
     candles_list,
+    market_index_get,
+    market_index_history,
+    market_indices_current,
+    market_movers,
     realtime_quote_get,
     realtime_quotes,
     realtime_quotes_active,
@@ -394,5 +400,155 @@ class StockCandlesApi(APIView):
                 "code": stock.code,
                 "interval": params["interval"].name,
                 "candles": self.BarOutputSerializer(bars, many=True).data,
+            }
+        )
+
+
+# --- market: indices and movers (DESIGN.md §9) -------------------------------------------------
+
+INDEX_HISTORY_FROM, INDEX_HISTORY_UNTIL = date(1980, 1, 1), date(2099, 12, 31)
+
+
+class IndexValueOutputSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="KOSPI or KOSDAQ")
+    name = serializers.CharField(help_text="코스피, 코스닥")
+    name_en = serializers.CharField()
+    value = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+    change = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False, allow_null=True)
+    change_pct = serializers.DecimalField(max_digits=9, decimal_places=2, coerce_to_string=False, allow_null=True)
+    dt = serializers.CharField(allow_null=True, help_text="When the value was computed or published.")
+    is_stale = serializers.BooleanField(
+        help_text="Older than PRICE_STALE_SECONDS, or the last daily close when no live value is stored."
+    )
+    source = serializers.CharField(
+        help_text="Where the value comes from: simulator, toss, … or krx_close (the last shipped daily close)."
+    )
+
+
+class MarketIndicesApi(APIView):
+    """KOSPI and KOSDAQ now: the live value, else the last daily close (is_stale true)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        indices = IndexValueOutputSerializer(many=True)
+
+    @extend_schema(tags=["market"], responses={200: OutputSerializer})
+    def get(self, request):
+        return Response(self.OutputSerializer({"indices": market_indices_current()}).data)
+
+
+class MarketIndexHistoryApi(APIView):
+    """An index's daily bars (KRX closes), oldest first; `from`/`to` are dates (YYYY-MM-DD), both optional."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class FilterSerializer(serializers.Serializer):
+        from_ = serializers.DateField(required=False, help_text="First day (YYYY-MM-DD); default: the first stored")
+        to = serializers.DateField(required=False, help_text="Last day (YYYY-MM-DD); default: the last stored")
+
+        def get_fields(self):
+            fields = super().get_fields()
+            fields["from"] = fields.pop("from_")  # "from" is a Python keyword
+            return fields
+
+        def validate(self, attrs):
+            for field in ("from", "to"):
+                if field in attrs and not INDEX_HISTORY_FROM <= attrs[field] <= INDEX_HISTORY_UNTIL:
+                    raise serializers.ValidationError({field: _("Give a date from 1980 to 2099.")})
+            if "from" in attrs and "to" in attrs and attrs["from"] > attrs["to"]:
+                raise serializers.ValidationError({"from": _("from is after to.")})
+            return attrs
+
+    class DayOutputSerializer(serializers.Serializer):
+        date = serializers.DateField()
+        open = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+        high = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+        low = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+        close = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+        volume = serializers.IntegerField(allow_null=True)
+
+    @extend_schema(
+        tags=["market"],
+        parameters=[
+            OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="KOSPI or KOSDAQ"),
+            FilterSerializer,
+        ],
+        responses={
+            200: inline_serializer(
+                "MarketIndexHistory",
+                {
+                    "code": serializers.CharField(),
+                    "name": serializers.CharField(),
+                    "days": DayOutputSerializer(many=True),
+                },
+            ),
+            400: error_response("Unreadable dates, a date outside 1980–2099, or from after to."),
+            404: error_response("`index_not_found`: no such index."),
+        },
+    )
+    def get(self, request, code: str):
+        index = market_index_get(code=code)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        days = market_index_history(
+            index=index, start=filters.validated_data.get("from"), end=filters.validated_data.get("to")
+        )
+        # Up to ~8,000 plain rows: the JSON encoder writes dates and Decimals directly (no serializer per row).
+        return Response({"code": index.code, "name": index.name, "days": days})
+
+
+class MarketMoversApi(APIView):
+    """Today's biggest gainers, losers or volume among active stocks, from the latest prices (one Redis MGET)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class FilterSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=list(MOVER_KINDS), default="gainers")
+        market = serializers.ChoiceField(choices=Market.choices, required=False, help_text="Default: both markets")
+        limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+    class MoverOutputSerializer(serializers.Serializer):
+        code = serializers.CharField(source="stock.code")
+        name = serializers.CharField(source="stock.name")
+        name_en = serializers.CharField(source="stock.name_en")
+        market = serializers.CharField(source="stock.market")
+        price = serializers.IntegerField(source="quote.price")
+        change = serializers.IntegerField(source="quote.change", allow_null=True)
+        change_pct = serializers.DecimalField(
+            source="quote.change_pct", max_digits=9, decimal_places=2, coerce_to_string=False, allow_null=True
+        )
+        volume = serializers.IntegerField(source="quote.volume", allow_null=True, help_text="The day's volume.")
+        dt = serializers.CharField(source="quote.dt", allow_null=True)
+        is_stale = serializers.SerializerMethodField(help_text="Older than PRICE_STALE_SECONDS.")
+
+        def get_is_stale(self, mover) -> bool:
+            return not mover.quote.is_fresh()
+
+    @extend_schema(
+        tags=["market"],
+        parameters=[FilterSerializer],
+        responses={
+            200: inline_serializer(
+                "MarketMovers",
+                {
+                    "kind": serializers.CharField(),
+                    "market": serializers.CharField(allow_null=True),
+                    "movers": MoverOutputSerializer(many=True),
+                },
+            ),
+            400: error_response("Unknown kind or market, or a limit outside 1–100."),
+        },
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
+        movers = market_movers(kind=params["kind"], market=params.get("market"), limit=params["limit"])
+        return Response(
+            {
+                "kind": params["kind"],
+                "market": params.get("market"),
+                "movers": self.MoverOutputSerializer(movers, many=True).data,
             }
         )

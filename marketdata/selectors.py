@@ -1,7 +1,8 @@
+import heapq
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import cast
 
@@ -14,8 +15,9 @@ from kernel.errors import ApplicationError, NotFoundError
 from kernel.redis import get_redis
 from marketdata.candles import Interval, as_utc, bucket_start, epoch_sql
 from marketdata.codes import normalize_stock_code as _normalize_stock_code
-from marketdata.models import Candle, Stock
-from marketdata.prices import Quote, latest_price, latest_prices, parse_timestamp
+from marketdata.indices import INDEX_DEFINITIONS, IndexDefinition, latest_index_values
+from marketdata.models import Candle, MarketIndex, MarketIndexDay, Stock
+from marketdata.prices import REALTIME_KEY, Quote, latest_price, latest_prices, parse_quote, parse_timestamp
 from marketdata.relay.keys import HEALTH_KEY, SUBSCRIPTIONS_KEY
 
 
@@ -229,3 +231,212 @@ def stock_by_id_cached(stock_id: int) -> Stock:
 
 def stock_cache_clear() -> None:
     _stock_cache.clear()
+
+
+# --- market indices (DESIGN.md §5, §9) ----------------------------------------------------------
+
+INDEX_CLOSE_TIME = "15:30:00+09:00"  # KRX's regular session ends then: the moment of a daily close
+INDEX_HISTORY_SOURCE = "krx_close"  # a value read from the shipped daily history, not a live one
+
+
+class IndexNotFound(NotFoundError):
+    code = "index_not_found"
+
+
+@dataclass(frozen=True)
+class IndexValue:
+    code: str
+    name: str
+    name_en: str
+    value: Decimal
+    change: Decimal | None
+    change_pct: Decimal | None
+    dt: str | None
+    is_stale: bool
+    source: str
+
+
+def market_index_get(*, code: str) -> MarketIndex:
+    try:
+        return MarketIndex.objects.get(code=code.upper())
+    except MarketIndex.DoesNotExist as exc:
+        raise IndexNotFound(f"No index {code[:20]!r}; use KOSPI or KOSDAQ.", details={"code": code[:20]}) from exc
+
+
+def _index_from_history(definition: IndexDefinition) -> IndexValue | None:
+    last_two = list(
+        MarketIndexDay.objects.filter(index__code=definition.code).order_by("-date").values_list("date", "close")[:2]
+    )
+    if not last_two:
+        return None
+    day, close = last_two[0]
+    previous = last_two[1][1] if len(last_two) > 1 else None
+    change = None if previous is None else close - previous
+    return IndexValue(
+        code=definition.code,
+        name=definition.name,
+        name_en=definition.name_en,
+        value=close,
+        change=change,
+        change_pct=None if not previous else (change / previous * 100).quantize(Decimal("0.01")),
+        dt=f"{day.isoformat()}T{INDEX_CLOSE_TIME}",
+        is_stale=True,
+        source=INDEX_HISTORY_SOURCE,
+    )
+
+
+def market_indices_current() -> list[IndexValue]:
+    """KOSPI and KOSDAQ now: the live value from Redis (`index:realtime:{code}`, one MGET), else the
+    last daily close of the shipped history marked stale; an index with neither is left out."""
+    live = latest_index_values(INDEX_DEFINITIONS)
+    values = []
+    for code, definition in INDEX_DEFINITIONS.items():
+        quote = live.get(code)
+        if quote is None:
+            fallback = _index_from_history(definition)
+            if fallback is not None:
+                values.append(fallback)
+            continue
+        source = quote.raw.get("source")
+        values.append(
+            IndexValue(
+                code=code,
+                name=definition.name,
+                name_en=definition.name_en,
+                value=quote.price.quantize(Decimal("0.01")),
+                change=None if quote.change is None else quote.change.quantize(Decimal("0.01")),
+                change_pct=quote.change_pct,
+                dt=quote.dt if isinstance(quote.dt, str) else quote.received_at.isoformat(),
+                is_stale=not quote.is_fresh(),
+                source=source if isinstance(source, str) and source else settings.MARKETDATA_SOURCE,
+            )
+        )
+    return values
+
+
+def market_index_history(*, index: MarketIndex, start: date | None = None, end: date | None = None) -> list[dict]:
+    """The index's daily bars with start <= date <= end (either bound optional), oldest first."""
+    days = MarketIndexDay.objects.filter(index=index)
+    if start is not None:
+        days = days.filter(date__gte=start)
+    if end is not None:
+        days = days.filter(date__lte=end)
+    return list(days.order_by("date").values("date", "open", "high", "low", "close", "volume"))
+
+
+# --- movers: ranked from the latest prices in Redis (DESIGN.md §9) ---------------------------------
+# At most one MGET of the active stocks' price keys per request, never a scan. The list of active
+# stocks (and their keys) is kept per process for STOCK_CACHE_SECONDS, like the stock cache above;
+# a ranking (up to 100 movers per kind and market) for MOVERS_CACHE_SECONDS (1 s by default), so a
+# process reads the ~2,700 prices at most once a second per kind and market however many ask.
+
+MOVER_KINDS = ("gainers", "losers", "volume")
+MOVERS_MAX = 100
+
+
+@dataclass(frozen=True)
+class Listing:
+    code: str
+    name: str
+    name_en: str
+    market: str
+
+
+@dataclass(frozen=True)
+class Mover:
+    stock: Listing
+    quote: Quote
+
+
+_listings_cache: dict[str | None, tuple[float, list[Listing], list[str]]] = {}
+_movers_cache: dict[tuple[str, str | None], tuple[float, list[Mover]]] = {}
+
+
+def _active_listings(market: str | None) -> tuple[list[Listing], list[str]]:
+    now = time.monotonic()
+    hit = _listings_cache.get(market)
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    stocks = Stock.objects.filter(is_active=True).order_by("market_cap_rank", "code")
+    if market:
+        stocks = stocks.filter(market=market)
+    listings = [Listing(*row) for row in stocks.values_list("code", "name", "name_en", "market")]
+    keys = [REALTIME_KEY.format(code=listing.code) for listing in listings]
+    _listings_cache[market] = (now + settings.STOCK_CACHE_SECONDS, listings, keys)
+    return listings, keys
+
+
+def active_listings_cache_clear() -> None:
+    """Forget the active list and the rankings (tests; after load_stocks in the same process)."""
+    _listings_cache.clear()
+    _movers_cache.clear()
+
+
+def _number(value) -> float | None:
+    kind = type(value)
+    if kind is int or kind is float:
+        return value if value == value else None  # NaN is not a price
+    if kind is str:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def market_movers(*, kind: str, market: str | None = None, limit: int = 10) -> list[Mover]:
+    """The active stocks that rose most (gainers), fell most (losers) or traded most (volume) today,
+    at most `limit` (≤ 100).
+
+    Change is the latest price against the tick's base (the previous close); gainers only include
+    stocks that are up, losers only those down. Ties keep market-cap order. Stocks without a usable
+    stored price are left out. At most one Redis MGET: none while this process's ranking for the
+    kind and market is younger than MOVERS_CACHE_SECONDS.
+    """
+    if kind not in MOVER_KINDS or not 1 <= limit <= MOVERS_MAX:
+        raise ValueError((kind, limit))
+    now = time.monotonic()
+    hit = _movers_cache.get((kind, market))
+    if hit is not None and hit[0] > now:
+        return hit[1][:limit]
+    movers = _movers_rank(kind, market)
+    if settings.MOVERS_CACHE_SECONDS > 0:
+        _movers_cache[(kind, market)] = (now + settings.MOVERS_CACHE_SECONDS, movers)
+    return movers[:limit]
+
+
+def _movers_rank(kind: str, market: str | None) -> list[Mover]:
+    """The top MOVERS_MAX of `kind` from one MGET of the active stocks' prices."""
+    listings, keys = _active_listings(market)
+    if not keys:
+        return []
+    payloads = get_redis().mget(keys)
+    ranked: list[tuple[float, int]] = []  # (sort key, position in market-cap order)
+    loads = json.loads
+    for position, payload in enumerate(payloads):
+        if payload is None:
+            continue
+        try:
+            tick = loads(payload)
+            close = _number(tick["close"])
+            if kind == "volume":
+                measure = _number(tick.get("cumulativeVolume", tick.get("volume")))
+            else:
+                base = _number(tick.get("base"))
+                measure = None if not base or close is None else (close - base) / base
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+        if close is None or close <= 0 or measure is None:
+            continue
+        if kind == "gainers" and measure > 0:
+            ranked.append((-measure, position))
+        elif kind == "losers" and measure < 0:
+            ranked.append((measure, position))
+        elif kind == "volume" and measure > 0:
+            ranked.append((-measure, position))
+    movers = []
+    for _, position in heapq.nsmallest(MOVERS_MAX, ranked):
+        quote = parse_quote(listings[position].code, payloads[position])
+        if quote is not None:
+            movers.append(Mover(stock=listings[position], quote=quote))
+    return movers

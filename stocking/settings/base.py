@@ -301,6 +301,8 @@ SLIPPAGE_TICKS = env.int("SLIPPAGE_TICKS", default=1)  # realistic model: market
 MARKET_BUY_BUFFER = Decimal(env("MARKET_BUY_BUFFER", default="0.05"))  # market/stop buys reserve price × (1+buffer)
 ORDER_MAX_QUANTITY = env.int("ORDER_MAX_QUANTITY", default=1_000_000)
 STOCK_CACHE_SECONDS = env.float("STOCK_CACHE_SECONDS", default=60.0)  # stock master kept per process
+# GET market/movers ranks ~2,700 prices (one MGET); each process reuses a ranking this long (0: every request).
+MOVERS_CACHE_SECONDS = env.float("MOVERS_CACHE_SECONDS", default=1.0)
 MATCHER_HEALTH_INTERVAL_SECONDS = env.float("MATCHER_HEALTH_INTERVAL_SECONDS", default=3.0)
 
 # --- Payments (PortOne V2) -------------------------------------------------------
