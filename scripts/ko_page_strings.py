@@ -249,6 +249,20 @@ DJANGO = {
         "선택한 결제 중 %(counter)s건은 결제 완료가 아니어서 그대로 둡니다."
     ],
     "Refund %(counter)s payment at PortOne": ["포트원에서 %(counter)s건 환불"],
+    ("ledger memo", "Opening deposit"): "최초 입금",
+    # portfolio/forms.py, shown on the portfolio, ledger and watchlist pages
+    "e.g. 1000000": "예: 1000000",
+    "Enter a whole number of won.": "원 단위 정수로 입력하세요.",
+    "Enter at least 1원.": "1원 이상 입력하세요.",
+    "Enter at most {amount}원.": "{amount}원 이하로 입력하세요.",
+    "All types": "전체 구분",
+    "Transaction type": "거래 구분",
+    "Stock name or code": "종목명 또는 코드",
+    "From day": "시작일",
+    "To day": "종료일",
+    "Must not be before the start date.": "시작일보다 앞설 수 없습니다.",
+    "New list, e.g. 반도체": "새 목록 (예: 반도체)",
+    "New watchlist name": "새 관심종목 목록 이름",
     # ledger rows (portfolio/models.py choices shown on the ledger page)
     ("transaction type", "Buy"): "매수",
     ("transaction type", "Sell"): "매도",

@@ -41,7 +41,7 @@ def test_bad_amounts_on_the_page_are_inline_errors_and_write_nothing(client, tra
     assert 'class="field-error"' in response.content.decode()
     assert Transaction.objects.count() == before
     if amount == "1000000000001":
-        assert "Enter at most 1,000,000,000,000원." in response.content.decode()  # not Django's bare number
+        assert "1,000,000,000,000원 이하로 입력하세요." in response.content.decode()  # not Django's bare number
 
 
 def test_withdrawing_too_much_on_the_page_says_how_much_is_possible(client, trader):
@@ -59,7 +59,7 @@ def test_ledger_page_filters_and_links_the_csv(client, trader):
     assert "format=csv" in html
     assert "type=DEPOSIT" in html
     bad = client.get("/portfolio/ledger/", {"date_from": "2026-02-01", "date_to": "2026-01-01"}).content.decode()
-    assert "Must not be before the start date." in bad
+    assert "시작일보다 앞설 수 없습니다." in bad
     assert "1,000원" not in bad  # a filter that cannot apply lists nothing, not everything
     short = client.get("/portfolio/ledger/", {"stock": "005930", "date_from": "2026-01-01"}).content.decode()
     assert "stock=A005930&amp;date_from=2026-01-01&amp;format=csv" in short  # the cleaned filters

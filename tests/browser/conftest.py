@@ -34,6 +34,12 @@ page_errors_key = pytest.StashKey[list[str]]()
 console_errors_key = pytest.StashKey[list[str]]()
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "language(code): the browser's language for this test (\"ko\" by default, like a Korean user's)"
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     browser_dir = Path(__file__).parent
     for item in items:
@@ -84,7 +90,11 @@ def page(request, browser, live_server) -> Iterator[Page]:
     """A fresh browser context per test, pointed at the live server; screenshots itself when the test fails."""
     page_errors = request.node.stash[page_errors_key] = []
     console_errors = request.node.stash[console_errors_key] = []
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+    # The browser asks for Korean (Accept-Language, navigator.language) unless the test says otherwise with
+    # @pytest.mark.language("en"): headless Chromium would otherwise ask for en-US.
+    marker = request.node.get_closest_marker("language")
+    locale = {"ko": "ko-KR", "en": "en-US"}[marker.args[0] if marker else "ko"]
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800}, locale=locale)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.on("pageerror", lambda error: page_errors.append(f"{page.url}: {error.stack or error.message}"))

@@ -5,12 +5,12 @@ inputs) and collects every Latin word of three or more letters that is not on th
 allowed everywhere:
 
 - names and market terms that stay in Latin letters on Korean brokers' screens: StocKing, KOSPI, KOSDAQ, KRX, the
-  time-in-force codes GTC, IOC, FOK, and API / REST / JWT;
+  time-in-force codes GTC, IOC, FOK, and API / REST / JWT / CSV;
 - stock codes such as A005930 (a letter and six digits) and e-mail addresses.
 
 Text that is data rather than interface is skipped where the page marks it with HTML's own `translate="no"`
 attribute (the signed-in username, the "English" button of the language switcher, stock names that have no Korean
-name, which the stock tables mark this way). A test can allow more words for one page with `allow=` (for example the
+name, which the stock tables mark this way, and ledger memos an administrator typed). A test can allow more words for one page with `allow=` (for example the
 username it signed up with, or an English stock name it created).
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from playwright.sync_api import Page
 
-ALLOWED_WORDS = frozenset({"StocKing", "KOSPI", "KOSDAQ", "KRX", "GTC", "IOC", "FOK", "API", "REST", "JWT"})
+ALLOWED_WORDS = frozenset({"StocKing", "KOSPI", "KOSDAQ", "KRX", "GTC", "IOC", "FOK", "API", "REST", "JWT", "CSV"})
 
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

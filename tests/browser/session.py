@@ -11,7 +11,7 @@ def log_in(page: Page, user, base_url: str = "") -> None:
     page.goto(f"{base_url}/login/")
     page.locator("[name=username]").fill(user.username)
     page.locator("[name=password]").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.locator("main form button[type=submit]").click()  # 로그인 / Log in: whichever language the page is in
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 

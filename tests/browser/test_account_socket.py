@@ -9,6 +9,9 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.session import log_in_new_trader
 
+# About behaviour, not language: English pages (test_i18n_pages.py covers Korean, the default).
+pytestmark = pytest.mark.language("en")
+
 
 @pytest.fixture(scope="module")
 def fast_recheck():

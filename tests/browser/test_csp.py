@@ -16,6 +16,9 @@ from tests.browser.session import log_in, log_in_new_trader
 from tests.factories import StockFactory, UserFactory, open_account_for
 from tests.fake_portone import ensure_catalogue
 
+# About behaviour, not language: English pages (test_i18n_pages.py covers Korean, the default).
+pytestmark = pytest.mark.language("en")
+
 CODE = "A0BRW21"  # a code no other test publishes ticks for
 
 REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => {
@@ -111,7 +114,7 @@ def test_the_main_pages_work_under_the_policy_with_no_violation(page: Page, csp_
 
     # the stock page: chart (its attribution logo's <style> is allowed by hash), live prices, the order ticket
     assert_strict_policy(page.goto(f"{daphne_url}/stocks/{CODE}/"))
-    expect(page.locator("[data-live-status]")).to_have_text("live")  # /ws/prices/ under connect-src
+    expect(page.locator("[data-live-status]")).to_have_text("Simulated prices")  # /ws/prices/ under connect-src
     page.wait_for_function(CANVAS_DRAWN)
     logo = page.locator("#tv-attr-logo")
     expect(logo).to_have_count(1)

@@ -22,6 +22,9 @@ from portfolio.services import watchlist_add_stock, watchlist_create
 from tests.browser.session import log_in
 from tests.factories import StockFactory, UserFactory, open_account_for
 
+# About behaviour, not language: English pages (test_i18n_pages.py covers Korean, the default).
+pytestmark = pytest.mark.language("en")
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(tempfile.gettempdir()) / "stocking-live-screenshots"  # kept for a human to look at
 # Pub/sub channels are server-wide: codes no other test publishes keep stray ticks out.
@@ -92,7 +95,7 @@ def test_the_stock_page_follows_live_ticks_in_price_stats_and_chart(page: Page, 
     page.goto(f"{daphne_url}/stocks/{CODE}/")
     expect(page.get_by_role("heading", name=re.compile("라이브전자"))).to_be_visible()
     expect(page.get_by_test_id("stock-price")).to_have_text("50,000원")
-    expect(page.locator("[data-live-status]")).to_have_text("live")
+    expect(page.locator("[data-live-status]")).to_have_text("Simulated prices")
     chart = page.get_by_test_id("stock-chart")
     expect(chart).to_have_attribute("data-bars", "4")
     page.wait_for_function(CANDLES_DRAWN)

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from marketdata.prices import store_tick
@@ -10,6 +11,9 @@ from tests.browser.session import log_in_new_trader
 from tests.factories import StockFactory
 from trading.models import Order
 from trading.services import orders_match_tick
+
+# About behaviour, not language: English pages (test_i18n_pages.py covers Korean, the default).
+pytestmark = pytest.mark.language("en")
 
 CODE = "A0BRW11"  # a code no other test publishes ticks for
 

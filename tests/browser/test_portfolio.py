@@ -1,11 +1,15 @@
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from portfolio.models import Transaction
 from tests.browser.htmx import htmx_settled
 from tests.browser.session import log_in_new_trader
 from tests.factories import StockFactory
+
+# About behaviour, not language: English pages (test_i18n_pages.py covers Korean, the default).
+pytestmark = pytest.mark.language("en")
 
 
 def test_a_trader_deposits_and_sees_the_error_when_withdrawing_too_much(page: Page):

@@ -11,6 +11,9 @@ from payments.models import Payment, PaymentStatus, Subscription
 from tests.browser.session import log_in_new_trader
 from tests.fake_portone import CHANNEL_KEY, STORE_ID, ensure_catalogue, running_fake_portone
 
+# About behaviour, not language: English pages (test_i18n_pages.py covers Korean, the default).
+pytestmark = pytest.mark.language("en")
+
 
 @pytest.fixture
 def portone(settings):

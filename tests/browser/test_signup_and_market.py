@@ -1,8 +1,12 @@
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.factories import DEFAULT_PASSWORD, StockFactory, UserFactory
+
+# About behaviour, not language: English pages (test_i18n_pages.py covers Korean, the default).
+pytestmark = pytest.mark.language("en")
 
 
 def _is_htmx_market_search(response) -> bool:
