@@ -10,8 +10,9 @@ allowed everywhere:
 
 Text that is data rather than interface is skipped where the page marks it with HTML's own `translate="no"`
 attribute (the signed-in username, the "English" button of the language switcher, stock names that have no Korean
-name, which the stock tables mark this way, and ledger memos an administrator typed). A test can allow more words for one page with `allow=` (for example the
-username it signed up with, or an English stock name it created).
+name, which the stock tables mark this way, ledger memos an administrator typed, plan names from the product
+catalogue). A test can allow more words for one page with `allow=` (for example the username it signed up with,
+or an English stock name it created).
 """
 
 import re
