@@ -97,3 +97,40 @@ def test_on_a_phone_the_change_column_and_the_remove_button_stay_on_screen(page:
     page.goto("/watchlists/")
     remove = page.get_by_test_id("watchlist").get_by_role("button", name="번역전자 삭제")
     _inside_the_screen(page, remove)
+
+
+def test_page_scripts_format_signed_percentages_without_minus_zero(page: Page):
+    page.goto("/")
+    formats = page.evaluate("[-0.001, 0.004, 0, -1.234, 1.5, null].map((v) => StocKing.signedPct(v))")
+    assert formats == ["0.00%", "0.00%", "0.00%", "-1.23%", "+1.50%", "–"]
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_a_toast_does_not_cover_the_price_and_inputs_are_styled(page: Page):
+    _stock()
+    log_in_new_trader(page)
+    page.goto(f"/stocks/{CODE}/")
+    # a toast as account-events.js makes it (#toasts > .toast), long enough to reach across
+    page.evaluate(
+        """() => {
+        const box = document.createElement("div"); box.id = "toasts";
+        const item = document.createElement("div"); item.className = "toast order-filled";
+        item.textContent = "체결: 번역전자 10주 매수 50,000원 — 잠시 보이는 알림이 가격을 가리면 안 됩니다";
+        box.appendChild(item); document.body.appendChild(box);
+      }"""
+    )
+    toast = page.locator("#toasts .toast").bounding_box()
+    price = page.get_by_test_id("stock-price").bounding_box()
+    assert not _overlap(toast, price), f"the toast {toast} covers the price {price}"
+    page.goto("/portfolio/ledger/")
+    for name in ["stock", "date_from"]:
+        field = page.get_by_test_id("ledger-filters").locator(f"[name={name}]")
+        assert field.evaluate("(el) => getComputedStyle(el).borderTopLeftRadius") == "10px", name
