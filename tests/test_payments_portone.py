@@ -198,7 +198,7 @@ def test_in_test_mode_unknown_payments_are_unknown_to_the_fake(test_mode):
 def test_the_premium_page_labels_test_mode(client, user, test_mode):
     client.force_login(user)
     page = client.get("/premium/").content.decode()
-    assert "TEST MODE" in page
+    assert "테스트 모드" in page  # Korean first (DESIGN.md §15)
     assert 'data-test-mode="true"' in page
 
 
@@ -213,11 +213,11 @@ def test_the_premium_page_shows_plans_history_and_an_active_nav_link(client, use
 
     assert "9,900원" in page
     assert "99,000원" in page
-    assert '<a href="/premium/" class="active">Premium</a>' in page
-    assert "TEST MODE" not in page
+    assert '<a href="/premium/" class="active">프리미엄</a>' in page
+    assert "테스트 모드" not in page
     assert "vendor/portone/browser-sdk-v2.esm.js" in page
     assert "cdn.portone.io" not in page
-    assert "No payments yet" in page
+    assert "결제 내역이 없습니다" in page
 
 
 def test_the_premium_page_needs_a_login(client):
@@ -236,7 +236,7 @@ def test_the_account_panel_refreshes_alone(client, user, auth_client, portone):
 
     assert 'id="premium-subscription"' in panel
     assert 'id="premium-history"' in panel
-    assert "PREMIUM" in panel
+    assert "프리미엄" in panel
     assert order["payment_id"] in panel
 
 

@@ -42,6 +42,6 @@ def test_a_bad_correction_is_shown_on_the_form_and_writes_nothing(admin_client, 
     account = account_open(user=UserFactory())
     response = adjust(admin_client, account, **form)
     assert response.status_code == 200
-    assert b"Write the adjustment" in response.content  # the form again, with its error
+    assert "조정 기록하기".encode() in response.content  # the form again, with its error (Korean first)
     assert Transaction.objects.filter(account=account).count() == 1  # the opening deposit only
     assert Account.objects.get(pk=account.pk).cash == Decimal(10_000_000)
