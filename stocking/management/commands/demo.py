@@ -17,6 +17,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -166,6 +167,7 @@ class Launcher:
             self._say(f"Redis: {env['REDIS_URL']}")
             for name, argv in demo_processes(sys.executable, self.addr):
                 self._start(name, argv, env)
+            self._wait_until_serving(parent)  # the logins come after the start-up logs, not buried in them
             self._say(self.command.style.SUCCESS(f"\nStocKing is running at http://{self.addr}/"))
             for username, password, is_staff in DEMO_USERS:
                 self._say(f"  log in as {username} / {password}{'  (staff: /admin/)' if is_staff else ''}")
@@ -184,6 +186,25 @@ class Launcher:
             for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the cleanup short
                 signal.signal(signum, signal.SIG_IGN)
             self._stop_all()
+
+    def _wait_until_serving(self, parent: int, timeout: float = 60.0) -> None:
+        """Until the web server answers (any HTTP status), a child dies, or the launcher's parent goes."""
+        host, _, port = self.addr.rpartition(":")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, child in self.children:
+                if child.poll() is not None:
+                    raise CommandError(f"{name} exited with {child.returncode}; stopping the demo")
+            if os.getppid() != parent:
+                raise DemoStopped
+            try:
+                with socket.create_connection((host or "127.0.0.1", int(port)), timeout=1) as connection:
+                    connection.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+                    if connection.recv(12).startswith(b"HTTP/"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.3)
 
     def _on_stop_signal(self, signum, frame):
         raise DemoStopped
