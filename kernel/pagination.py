@@ -22,6 +22,13 @@ class PagePagination(PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         return min(_positive_whole_number(self.page_size_query_param, raw, default=self.page_size), self.max_page_size)
 
+    def check_params(self, request) -> None:
+        """A bad `page` or `page_size` is a 400 even where the answer has no pages (a CSV export)."""
+        self.get_page_size(request)
+        raw = request.query_params.get(self.page_query_param)
+        if raw not in self.last_page_strings:
+            _positive_whole_number(self.page_query_param, raw, default=1)
+
     def get_paginated_response_schema(self, schema):
         """The envelope get_paginated_response() always sends: every key present, links null at the ends."""
         link = {"type": "string", "format": "uri", "nullable": True}

@@ -167,6 +167,7 @@ class TransactionsApi(APIView):
             date_to=params.get("date_to"),
         )
         if params["format"] == "csv":
+            PagePagination().check_params(request)  # no pages in a CSV, but a bad page parameter is still a 400
             response = StreamingHttpResponse(_csv_rows(rows), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = 'attachment; filename="stocking-ledger.csv"'
             return response

@@ -347,3 +347,9 @@ def test_audit_ledger_is_clean_for_a_healthy_ledger(user, capsys):
 
     call_command("audit_ledger")
     assert "0 violations" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("query", ["page_size=", "page_size=0", "page=abc", "page=0"])
+def test_a_csv_export_with_a_bad_page_parameter_is_400(jwt_client, query):
+    response = jwt_client.get(f"/api/v1/portfolio/transactions?format=csv&{query}")
+    assert_error(response, 400, "validation_error")
