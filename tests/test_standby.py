@@ -275,12 +275,15 @@ def test_a_standby_relay_stays_off_the_feed_and_takes_over_every_subscription_af
     collector = TickCollector(settings.REDIS_URL)
     try:
         time.sleep(1.5)  # the standby keeps waiting while the leader renews
-        assert stomp_server.sessions_started() == 1  # the standby never connected to the feed
-        assert _record(redis_client, relay_keys.HEALTH_KEY)["pid"] == first.pid
+        leader = _record(redis_client, relay_keys.HEALTH_KEY)
+        assert leader["pid"] == first.pid
+        # the standby never connected to the feed: every session is the leader's (a busy machine may reconnect)
+        assert stomp_server.sessions_started() == 1 + leader["reconnects"]
         for i, code in enumerate(RELAY_CODES):
             assert stomp_server.publish(trade_topic(code), json.dumps({"code": code, "close": 10_000 + i})) == 1
         assert wait_for(lambda: len(collector.drain(0.1)) >= 3, timeout=10)
 
+        sessions_before_kill = stomp_server.sessions_started()
         killed_at = time.monotonic()
         first.send_signal(signal.SIGKILL)
         assert wait_for(lambda: len(_sessions_subscribed_to_all(stomp_server, topics)) == 2, timeout=10), (
@@ -289,7 +292,7 @@ def test_a_standby_relay_stays_off_the_feed_and_takes_over_every_subscription_af
         takeover = time.monotonic() - killed_at
         print(f"relay takeover after SIGKILL, every topic resubscribed: {takeover:.2f} s")
         assert takeover < 5.0
-        assert stomp_server.sessions_started() == 2
+        assert stomp_server.sessions_started() == sessions_before_kill + 1
         assert wait_for(lambda: _record(redis_client, relay_keys.HEALTH_KEY).get("pid") == second.pid)
         assert _record(redis_client, relay_keys.HEALTH_KEY)["state"] == "connected"
 
