@@ -97,6 +97,11 @@ def test_on_a_phone_the_change_column_and_the_remove_button_stay_on_screen(page:
     page.goto("/watchlists/")
     remove = page.get_by_test_id("watchlist").get_by_role("button", name="번역전자 삭제")
     _inside_the_screen(page, remove)
+    english = page.get_by_role("button", name="English")
+    expect(english).to_be_visible()  # the switcher shows without opening the menu
+    _inside_the_screen(page, english)
+    english.click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
 def test_page_scripts_format_signed_percentages_without_minus_zero(page: Page):
