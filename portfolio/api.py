@@ -16,7 +16,7 @@ from kernel.pagination import PagePagination
 from kernel.text_fields import StrictCharField
 from marketdata.codes import stock_code_validator
 from marketdata.selectors import stock_get
-from portfolio import selectors, services
+from portfolio import analytics, selectors, services
 from portfolio.models import TransactionType
 
 NO_ACCOUNT = error_response("`account_not_found`: you have no open account.")
@@ -360,3 +360,181 @@ class WatchlistOrderApi(APIView):
         )
         watchlist = selectors.watchlist_get(user=request.user, watchlist_id=watchlist_id)
         return Response(WatchlistOutputSerializer(watchlist).data)
+
+
+# --- performance (DESIGN.md §13) ----------------------------------------------------------------------------------
+
+NO_SUCH_ACCOUNT = error_response("`account_not_found`: no open account, or `account_id` is not one of yours.")
+PERIOD_HELP = "1W, 1M, 3M, 6M, 1Y (calendar days back from today, KST) or ALL"
+
+
+class PerformanceFilterSerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=list(analytics.PERIOD_DAYS), default="1M", help_text=PERIOD_HELP)
+    account_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="one of your accounts (default: the open one)"
+    )
+    format = serializers.ChoiceField(
+        choices=["json", "csv"], required=False, default="json", help_text="csv: a spreadsheet (UTF-8 with BOM)"
+    )
+
+
+def _performance_series(request) -> tuple[analytics.EquitySeries, str]:
+    filters = PerformanceFilterSerializer(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    params = filters.validated_data
+    account = selectors.account_get_for(user=request.user, account_id=params.get("account_id"))
+    return analytics.equity_series(account=account, period=params["period"]), params["format"]
+
+
+def _csv_response(columns: list[str], rows: list[dict], filename: str) -> StreamingHttpResponse:
+    def lines():
+        writer = csv.writer(_Echo())
+        yield "\ufeff"  # BOM: Excel opens Korean names correctly
+        yield writer.writerow(columns)
+        for row in rows:
+            yield writer.writerow(["" if row[c] is None else row[c] for c in columns])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _pct_field(help_text: str):
+    return serializers.FloatField(allow_null=True, help_text=help_text)
+
+
+class HistoryPointOutputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    equity = serializers.IntegerField()
+    net_flow = serializers.IntegerField(help_text="deposits − withdrawals (and staff adjustments) of the day")
+    return_pct = serializers.FloatField(help_text="cumulative time-weighted return since the period's start, %")
+    benchmark_return_pct = _pct_field("KOSPI's cumulative return over the same days, %; null without index data")
+
+
+class HistoryOutputSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField()
+    period = serializers.ChoiceField(choices=list(analytics.PERIOD_DAYS))
+    base_value = serializers.IntegerField(
+        allow_null=True, help_text="the equity the chain starts from; null when a closed account has no snapshots"
+    )
+    points = HistoryPointOutputSerializer(many=True)
+
+
+HISTORY_CSV_COLUMNS = ["date", "equity", "net_flow", "return_pct", "benchmark_return_pct"]
+BY_STOCK_CSV_COLUMNS = ["stock_code", "realized_pnl", "fees", "taxes", "trades"]
+
+
+class HistoryApi(APIView):
+    @extend_schema(
+        tags=["portfolio"],
+        parameters=[PerformanceFilterSerializer],
+        responses={
+            (200, "application/json"): HistoryOutputSerializer,
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description=f"With `format=csv`: {', '.join(HISTORY_CSV_COLUMNS)}, a row a day."
+            ),
+            404: NO_SUCH_ACCOUNT,
+        },
+        description="The account's equity a day (snapshots; the open account's last point is today at live "
+        "prices), with the time-weighted return and KOSPI's return over the same days. Deposits and "
+        "withdrawals are never profit.",
+    )
+    def get(self, request):
+        series, output = _performance_series(request)
+        data = HistoryOutputSerializer(analytics.history_data(series)).data
+        if output == "csv":
+            return _csv_response(HISTORY_CSV_COLUMNS, data["points"], "stocking-history.csv")
+        return Response(data)
+
+
+class TradeStatsOutputSerializer(serializers.Serializer):
+    sells = serializers.IntegerField(help_text="SELL executions in the period")
+    wins = serializers.IntegerField(help_text="sells with realized P&L (after commission and tax) > 0")
+    losses = serializers.IntegerField(help_text="sells with realized P&L < 0")
+    win_rate_pct = _pct_field("wins / sells, %; null without sells")
+    profit_factor = serializers.FloatField(allow_null=True, help_text="gross wins / gross losses; null without losses")
+    average_win = serializers.IntegerField(allow_null=True)
+    average_loss = serializers.IntegerField(allow_null=True)
+    best = serializers.IntegerField(allow_null=True)
+    worst = serializers.IntegerField(allow_null=True)
+
+
+class StockPnlOutputSerializer(serializers.Serializer):
+    stock_code = serializers.CharField()
+    realized_pnl = serializers.IntegerField()
+    fees = serializers.IntegerField()
+    taxes = serializers.IntegerField()
+    trades = serializers.IntegerField(help_text="BUY and SELL executions")
+
+
+class BenchmarkOutputSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["KOSPI"])
+    return_pct = _pct_field("over the same days, %")
+
+
+class AnalyticsOutputSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField()
+    period = serializers.ChoiceField(choices=list(analytics.PERIOD_DAYS))
+    start_date = serializers.DateField(allow_null=True)
+    end_date = serializers.DateField(allow_null=True)
+    starting_equity = serializers.IntegerField(
+        allow_null=True, help_text="equity the day before the period (0 when the account started inside it)"
+    )
+    ending_equity = serializers.IntegerField(allow_null=True)
+    net_flow = serializers.IntegerField(help_text="deposits − withdrawals in the period")
+    profit_loss = serializers.IntegerField(allow_null=True, help_text="ending − starting − net_flow")
+    time_weighted_return_pct = _pct_field("chained daily returns, %")
+    annualized_return_pct = _pct_field("(1 + TWR) ^ (252 / days) − 1, %")
+    max_drawdown_pct = _pct_field("deepest fall from a peak, % (≤ 0)")
+    volatility_pct = _pct_field("annualized (252 days) standard deviation of daily returns, %")
+    sharpe_ratio = serializers.FloatField(allow_null=True, help_text="annualized; null below two days or at zero risk")
+    benchmark = BenchmarkOutputSerializer()
+    excess_return_pct = _pct_field("TWR − KOSPI's return, percentage points")
+    trades = TradeStatsOutputSerializer()
+    realized_pnl = serializers.IntegerField()
+    fees_paid = serializers.IntegerField()
+    taxes_paid = serializers.IntegerField()
+    turnover = serializers.IntegerField(help_text="traded value (price × quantity) of buys and sells")
+    by_stock = StockPnlOutputSerializer(many=True)
+
+
+class AnalyticsApi(APIView):
+    @extend_schema(
+        tags=["portfolio"],
+        parameters=[PerformanceFilterSerializer],
+        responses={
+            (200, "application/json"): AnalyticsOutputSerializer,
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description=f"With `format=csv`: the per-stock table ({', '.join(BY_STOCK_CSV_COLUMNS)}).",
+            ),
+            404: NO_SUCH_ACCOUNT,
+        },
+        description="Performance over the period: time-weighted return, risk, trade statistics and KOSPI. "
+        "Undefined ratios (no sells, zero volatility, one day) are null.",
+    )
+    def get(self, request):
+        series, output = _performance_series(request)
+        data = AnalyticsOutputSerializer(analytics.analytics_data(series)).data
+        if output == "csv":
+            return _csv_response(BY_STOCK_CSV_COLUMNS, data["by_stock"], "stocking-by-stock.csv")
+        return Response(data)
+
+
+class AccountListOutputSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField(source="account.pk")
+    is_open = serializers.BooleanField(source="account.is_open", default=False)
+    starting_cash = serializers.IntegerField(source="account.starting_cash")
+    opened_at = serializers.DateTimeField(source="account.opened_at")
+    closed_at = serializers.DateTimeField(source="account.closed_at", allow_null=True)
+    final_equity = serializers.IntegerField(
+        allow_null=True, help_text="closed accounts: cash plus holdings at their last fill price; null while open"
+    )
+
+
+class AccountsApi(APIView):
+    @extend_schema(tags=["portfolio"], responses={200: AccountListOutputSerializer(many=True)})
+    def get(self, request):
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(selectors.accounts_list(user=request.user), request, view=self)
+        return paginator.get_paginated_response(AccountListOutputSerializer(page, many=True).data)

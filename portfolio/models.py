@@ -168,3 +168,29 @@ class WatchlistItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.watchlist_id}: {self.stock_id}"
+
+
+class EquitySnapshot(models.Model):
+    """An account's value at the end of one KST day (DESIGN.md §13): derived data, rebuilt from the ledger and candles.
+
+    `net_flow` is the day's deposits − withdrawals (staff adjustments included): money paid in or out, never profit.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots")
+    date = models.DateField(help_text="KST day")
+    equity = models.DecimalField(**WON)
+    cash = models.DecimalField(**WON)
+    market_value = models.DecimalField(**WON)
+    net_flow = models.DecimalField(**WON, default=Decimal(0))
+    benchmark_close = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, help_text="KOSPI")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["account", "date"]
+        constraints = [
+            # Also the index every history read uses: (account, date range).
+            models.UniqueConstraint(fields=["account", "date"], name="snapshot_one_per_account_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.date} {self.equity}"

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from marketdata.calendar import SEOUL, seoul_today
 from marketdata.prices import latest_prices
@@ -206,3 +207,32 @@ def watchlist_get(*, user, watchlist_id: int) -> Watchlist:
 
 def account_events_after(*, account_id: int, after_seq: int, limit: int = 500) -> list[AccountEvent]:
     return list(AccountEvent.objects.filter(account_id=account_id, seq__gt=after_seq).order_by("seq")[:limit])
+
+
+def account_get_for(*, user, account_id: int | None = None) -> Account:
+    """The user's open account, or with `account_id` one of the user's accounts, open or closed.
+    Another user's id answers 404 (AccountNotFound), exactly like a missing one."""
+    if account_id is None:
+        return account_get_open(user=user)
+    account = Account.objects.filter(user=user, pk=account_id).first()
+    if account is None:
+        raise AccountNotFound(gettext_lazy("You have no such account."), details={"account_id": account_id})
+    return account
+
+
+@dataclass
+class AccountRecord:
+    account: Account
+    final_equity: Decimal | None  # closed accounts: cash plus holdings at their last fill price
+
+
+def accounts_list(*, user) -> list[AccountRecord]:
+    """The user's accounts, newest first, closed ones with their final equity (two queries)."""
+    accounts = list(Account.objects.filter(user=user).order_by("-opened_at", "-id"))
+    closed = [a.pk for a in accounts if not a.is_open]
+    held: dict[int, Decimal] = {}
+    for account_id, quantity, price in Holding.objects.filter(account_id__in=closed, quantity__gt=0).values_list(
+        "account_id", "quantity", "last_fill_price"
+    ):
+        held[account_id] = held.get(account_id, ZERO) + quantity * (price or ZERO)
+    return [AccountRecord(a, None if a.is_open else a.cash + held.get(a.pk, ZERO)) for a in accounts]

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -158,6 +159,14 @@ CELERY_TIMEZONE = "Asia/Seoul"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-day-orders": {"task": "trading.tasks.expire_day_orders", "schedule": 60.0},
     "reconcile-payments": {"task": "payments.tasks.reconcile_pending_payments", "schedule": 300.0},
+    # Equity snapshots (DESIGN.md §13): 15:40 KST after the close (the task skips KRX holidays), or 00:05 KST
+    # every day for the day that just ended when trading runs around the clock.
+    "snapshot-accounts": {
+        "task": "portfolio.tasks.snapshot_accounts",
+        "schedule": crontab(hour=15, minute=40, day_of_week="mon-fri")
+        if env.bool("MARKET_HOURS_ENFORCED", default=False)
+        else crontab(hour=0, minute=5),
+    },
 }
 
 # --- Auth --------------------------------------------------------------------
@@ -294,6 +303,7 @@ MARKET_HOURS_ENFORCED = env.bool("MARKET_HOURS_ENFORCED", default=False)
 COMMISSION_RATE = Decimal(env("COMMISSION_RATE", default="0.00015"))
 SELL_TAX_RATE = Decimal(env("SELL_TAX_RATE", default="0.0020"))
 STARTING_CASH = Decimal(env("STARTING_CASH", default="10000000"))
+ANALYTICS_RISK_FREE_RATE = Decimal(env("ANALYTICS_RISK_FREE_RATE", default="0"))  # annual, 0.03 = 3 %: Sharpe
 
 # --- Order engine (trading/) ------------------------------------------------------
 FILL_MODEL = env("FILL_MODEL", default="last")  # last: whole quantity at the tick; realistic: volume caps + slippage
