@@ -2,7 +2,7 @@
 
 `python scripts/ko_page_strings.py` writes these into locale/ko/LC_MESSAGES/django.po and djangojs.po (after
 makemessages), leaving every other entry as it is. Keys are msgid or (msgctxt, msgid); plurals are lists.
-Terms follow locale/glossary.tsv.
+Terms follow locale/glossary.tsv. Then `manage.py compilemessages -l ko --ignore=.venv --ignore=fragments`.
 """
 
 from pathlib import Path
