@@ -2,9 +2,11 @@
 
 `python scripts/ko_page_strings.py` writes these into locale/ko/LC_MESSAGES/django.po and djangojs.po (after
 makemessages), leaving every other entry as it is. Keys are msgid or (msgctxt, msgid); plurals are lists.
-Terms follow locale/glossary.tsv. Then `manage.py compilemessages -l ko --ignore=.venv --ignore=fragments`.
+Terms follow locale/glossary.tsv. It then compiles both catalogs with msgfmt (compilemessages would also compile
+the fragments/ of the other translators, which only the lead merges).
 """
 
+import subprocess
 from pathlib import Path
 
 import polib
@@ -339,3 +341,5 @@ if __name__ == "__main__":
     for domain, translations in (("django", DJANGO), ("djangojs", DJANGOJS)):
         for msgid in fill(domain, translations):
             print(f"{domain}: no entry for {msgid!r} (removed from the code?)")
+        po = LOCALE / f"{domain}.po"
+        subprocess.run(["msgfmt", "--check", "-o", str(po.with_suffix(".mo")), str(po)], check=True)  # noqa: S603,S607
