@@ -3,6 +3,8 @@
 Server → client messages:
     {"type": "tick", "code", "price", "change", "change_pct", "volume", "trade_volume",
      "open", "high", "low", "prev_close", "dt"}
+    {"type": "tick", "code": "KOSPI" | "KOSDAQ", "kind": "index", "price", "change", "change_pct",
+     "open", "high", "low", "prev_close", "dt", "source"}   an index value (points, two decimals)
     {"type": "ticks", "ticks": [<tick>, ...]}   instead, on a socket that subscribed with
                                                 "batch": true: what is pending goes out in one frame
     {"type": "subscribed", "codes": [...]}   {"type": "unsubscribed", "codes": [...]}
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from channels.layers import get_channel_layer
 
+from marketdata.indices import INDEX_KIND, is_index_code
 from marketdata.prices import parse_decimal, ticks_from_message
 from marketdata.topics import is_stock_code
 
@@ -63,6 +66,8 @@ def tick_message(body: dict) -> dict | None:
 
     None when the body lacks a valid code or a positive price.
     """
+    if body.get("kind") == INDEX_KIND:
+        return index_message(body)
     code = body.get("code")
     price = _number(body.get("close"))
     if not is_stock_code(code) or price is None or price <= 0:
@@ -91,6 +96,44 @@ def tick_message(body: dict) -> dict | None:
     }
 
 
+def _points(value) -> Decimal | None:
+    number = parse_decimal(value)
+    return None if number is None else number.quantize(_HUNDREDTH)
+
+
+def index_message(body: dict) -> dict | None:
+    """An index value (`index:realtime:{code}`, or a "kind": "index" entry of `stock:ticks`) -> its tick message.
+
+    None unless the code is KOSPI or KOSDAQ and the value positive. Points keep two decimals;
+    the change is computed in Decimal, so 2650.12 - 2640.50 is 9.62, not 9.619999….
+    """
+    code = body.get("code")
+    level = _points(body.get("close"))
+    if not is_index_code(code) or level is None or level <= 0:
+        return None
+    base = _points(body.get("base"))
+    change = change_pct = None
+    if base:
+        change = float(level - base)
+        change_pct = float(((level - base) / base * 100).quantize(_HUNDREDTH))
+    dt, source = body.get("dt"), body.get("source")
+    open_, high, low = (_points(body.get(name)) for name in ("open", "high", "low"))
+    return {
+        "type": TICK,
+        "code": code,
+        "kind": INDEX_KIND,
+        "price": float(level),
+        "change": change,
+        "change_pct": change_pct,
+        "open": None if open_ is None else float(open_),
+        "high": None if high is None else float(high),
+        "low": None if low is None else float(low),
+        "prev_close": None if base is None else float(base),
+        "dt": dt if isinstance(dt, str) else None,
+        "source": source if isinstance(source, str) else None,
+    }
+
+
 def encode(message: dict) -> str:
     return _encode(message)
 
@@ -101,7 +144,7 @@ def tick_texts(payload: str | bytes) -> dict[str, str]:
     Only the newest tick per code in the message survives (they arrive in feed order):
     conflation starts at the source. Malformed ticks are skipped.
     """
-    bodies, _ = ticks_from_message(payload)
+    bodies, _ = ticks_from_message(payload, indices=True)
     latest: dict[str, str] = {}
     for body in bodies:
         message = tick_message(body)

@@ -2,6 +2,7 @@
 
 Client → server:
     {"action": "subscribe", "codes": ["A005930", "A000660"]}
+    {"action": "subscribe", "codes": ["KOSPI", "KOSDAQ"]}   an index is followed like a code
     {"action": "subscribe", "codes": [...], "batch": true}   the same, and from now on this socket
         gets {"type": "ticks", "ticks": [...]} frames: everything pending at once (browsers ask for it)
     {"action": "unsubscribe", "codes": ["A000660"]}
@@ -19,6 +20,7 @@ from redis import RedisError
 from kernel.consumers import JsonConsumer
 from marketdata.codes import normalize_stock_codes
 from marketdata.fanout import CHANNEL_LAYER, Mailbox, PriceHub, fanout_mode, price_hub
+from marketdata.indices import is_index_code
 
 
 class PriceConsumer(JsonConsumer):
@@ -122,6 +124,7 @@ class PriceConsumer(JsonConsumer):
             )
             return None
         normalized, invalid = normalize_stock_codes(codes)
+        invalid = [code for code in invalid if not is_index_code(code)]  # "kospi" follows KOSPI
         if invalid:
             shown = ", ".join(repr(code[:12]) for code in invalid[:5])
             await self.send_error(

@@ -27,6 +27,7 @@ from django.conf import settings
 
 from kernel.hubs import HubPerLoop, SubscriptionHub, cancel_and_wait
 from marketdata import broadcast
+from marketdata.indices import INDEX_REALTIME_KEY, is_index_code
 from marketdata.prices import REALTIME_KEY
 from marketdata.relay.keys import TICKS_CHANNEL
 
@@ -190,10 +191,11 @@ class PriceHub(SubscriptionHub):
                 mailbox.offer(code, text)
 
     async def snapshot(self, codes: list[str]) -> dict[str, str]:
-        """The stored price of each code as a tick message, in one MGET."""
+        """The stored price of each code (or value of each index) as a tick message, in one MGET."""
         if not codes:
             return {}
-        stored = await self._redis.mget([REALTIME_KEY.format(code=code) for code in codes])
+        keys = [(INDEX_REALTIME_KEY if is_index_code(code) else REALTIME_KEY).format(code=code) for code in codes]
+        stored = await self._redis.mget(keys)
         texts = {code: broadcast.snapshot_text(code, value) for code, value in zip(codes, stored, strict=True)}
         return {code: text for code, text in texts.items() if text is not None}
 

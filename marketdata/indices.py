@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel.redis import get_redis
-from marketdata.prices import Quote, parse_quote
+from marketdata.prices import INDEX_KIND, Quote, parse_quote
 
 INDEX_REALTIME_KEY = "index:realtime:{code}"
 INDEX_REALTIME_TTL_SECONDS = 3600
@@ -41,3 +41,14 @@ def latest_index_values(codes) -> dict[str, Quote]:
     payloads = get_redis().mget([INDEX_REALTIME_KEY.format(code=code) for code in codes])
     quotes = (parse_quote(code, payload) for code, payload in zip(codes, payloads, strict=True))
     return {quote.code: quote for quote in quotes if quote is not None}
+
+
+# The feed's index topics (Toss, unofficial): /topic/v1/kr/stock/index/<feed_code>, e.g. KGG01P for KOSPI.
+INDEX_TOPIC_PREFIX = "/topic/v1/kr/stock/index/"
+__all__ = ["INDEX_KIND", "INDEX_REALTIME_KEY", "INDEX_TOPIC_PREFIX", "index_topic", "is_index_code"]
+
+
+def index_topic(feed_code: str) -> str:
+    if not feed_code or any(c in feed_code for c in "/\r\n\0 "):
+        raise ValueError(f"not a feed index code: {feed_code!r}")
+    return INDEX_TOPIC_PREFIX + feed_code

@@ -21,6 +21,8 @@ from marketdata.codes import is_stock_code
 logger = logging.getLogger(__name__)
 
 REALTIME_KEY = "stock:realtime:{code}"
+# An index value on `stock:ticks` carries "kind": "index" (code KOSPI | KOSDAQ); stock ticks carry no kind.
+INDEX_KIND = "index"
 
 
 @dataclass(frozen=True)
@@ -107,16 +109,28 @@ def parse_quote(code: str, payload: str | None) -> Quote | None:
     )
 
 
-def ticks_from_message(payload) -> tuple[list[dict], int]:
+def is_index_value(entry: dict) -> bool:
+    """An entry of `stock:ticks` that is an index value (KOSPI, KOSDAQ), not a trade in a stock."""
+    return entry.get("kind") == INDEX_KIND
+
+
+def ticks_from_message(payload, *, indices: bool = False) -> tuple[list[dict], int]:
     """A `stock:ticks` message (a relay batch: a list of tick objects, or one tick object) ->
-    (the tick objects, how many entries were something else); unreadable JSON counts as one."""
+    (the tick objects, how many entries were something else); unreadable JSON counts as one.
+
+    Index values ("kind": "index") are left out unless `indices` is true: they are not trades,
+    and matching and candles must never see them; they are not counted as malformed either.
+    """
     try:
         decoded = json.loads(payload)
     except (TypeError, ValueError):
         return [], 1
     entries = decoded if isinstance(decoded, list) else [decoded]
     ticks = [entry for entry in entries if isinstance(entry, dict)]
-    return ticks, len(entries) - len(ticks)
+    malformed = len(entries) - len(ticks)
+    if not indices:
+        ticks = [entry for entry in ticks if entry.get("kind") != INDEX_KIND]
+    return ticks, malformed
 
 
 @dataclass(frozen=True)
@@ -131,7 +145,7 @@ class Trade:
 
 def trade_from_tick(tick) -> Trade | None:
     """One tick object (an entry of `ticks_from_message`) -> Trade; None when it is not a usable tick."""
-    if not isinstance(tick, dict) or not is_stock_code(tick.get("code")):
+    if not isinstance(tick, dict) or not is_stock_code(tick.get("code")) or is_index_value(tick):
         return None
     price = parse_decimal(tick.get("close"))
     if price is None or price <= 0:

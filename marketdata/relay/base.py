@@ -41,6 +41,7 @@ class Ack:
 @dataclass
 class Batch:
     ticks: list[Tick] = field(default_factory=list)
+    indices: list[Tick] = field(default_factory=list)  # index values from the feed (code KOSPI | KOSDAQ)
     malformed: int = 0
     malformed_reason: str = ""  # why the last malformed frame or body was refused (logged, rate-limited)
     acks: list[Ack] = field(default_factory=list)

@@ -40,6 +40,10 @@ class RelayConfig:
     # simulator
     simulator_seed: int | None = None
     simulator_ticks_per_second: float = 300.0
+    simulator_day_seconds: float = 23_400.0  # one simulated trading day (its volume profile, its volatility)
+    # KOSPI/KOSDAQ: computed from the constituents (simulator, replay) or read from the feed's index topics (toss)
+    indices: bool = True
+    index_interval: float = 0.5  # seconds between computed index values, per index
     # replay: None = as fast as possible, else a multiple of the recorded speed
     replay_speed: float | None = 1.0
 
@@ -75,6 +79,9 @@ class RelayConfig:
             toss_subscribe_active_stocks=settings.TOSS_SUBSCRIBE_ACTIVE_STOCKS,
             simulator_seed=settings.SIMULATOR_SEED,
             simulator_ticks_per_second=settings.SIMULATOR_TICKS_PER_SECOND,
+            simulator_day_seconds=settings.SIMULATOR_DAY_SECONDS,
+            indices=settings.RELAY_INDICES,
+            index_interval=settings.RELAY_INDEX_INTERVAL_SECONDS,
             replay_speed=parse_replay_speed(settings.REPLAY_SPEED),
         )
         config.validate()
@@ -104,6 +111,10 @@ class RelayConfig:
             raise ImproperlyConfigured("RELAY_BATCH_MAX, RELAY_POLL_SECONDS and RELAY_BACKOFF_BASE_SECONDS must be > 0")
         if self.simulator_ticks_per_second <= 0:
             raise ImproperlyConfigured("SIMULATOR_TICKS_PER_SECOND must be > 0")
+        if self.simulator_day_seconds <= 0:
+            raise ImproperlyConfigured("SIMULATOR_DAY_SECONDS must be > 0")
+        if self.index_interval <= 0:
+            raise ImproperlyConfigured("RELAY_INDEX_INTERVAL_SECONDS must be > 0")
 
 
 def _encoding(value: str) -> DestinationEncoding:

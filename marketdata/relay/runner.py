@@ -27,6 +27,7 @@ from marketdata.prices import parse_quote
 from marketdata.relay.base import Batch, FeedExhausted, Source, SourceError, log_event
 from marketdata.relay.commands import Command, CommandRejected, command_result, parse_command
 from marketdata.relay.config import RelayConfig
+from marketdata.relay.indices import IndexCalculator, feed_index_topics, load_index_calculator
 from marketdata.relay.keys import (
     HEALTH_KEY,
     HEALTH_TTL_SECONDS,
@@ -36,7 +37,7 @@ from marketdata.relay.keys import (
     SUBSCRIPTIONS_KEY,
 )
 from marketdata.relay.replay import ReplaySource
-from marketdata.relay.simulator import SimulatorSource, StartingPrice, load_active_stocks
+from marketdata.relay.simulator import SimulatorSource, StartingPrice, load_active_stocks, utc_dt
 from marketdata.relay.sink import RedisSink
 from marketdata.relay.toss import TossSource, credentials_for
 from marketdata.topics import is_trade_topic, trade_topic
@@ -103,6 +104,7 @@ def build_source(config: RelayConfig, client: redis.Redis) -> Source:
         return SimulatorSource(
             seed=seed,
             ticks_per_second=config.simulator_ticks_per_second,
+            day_seconds=config.simulator_day_seconds,
             batch_max=config.batch_max,
             starting_prices=lambda codes: stored_starting_prices(client, codes),
         )
@@ -122,7 +124,12 @@ def build_source(config: RelayConfig, client: redis.Redis) -> Source:
         connect_timeout=config.toss_connect_timeout,
         batch_max=config.batch_max,
         disconnect_timeout=config.disconnect_timeout,
+        index_topics=feed_index_topics() if config.indices else {},
     )
+
+
+# Sources whose indices the relay computes from the constituents; the Toss feed sends its own.
+COMPUTED_INDEX_SOURCES = ("simulator", "replay")
 
 
 class Relay:
@@ -160,6 +167,9 @@ class Relay:
 
             self._candles = MinuteBars()
         self._next_candles_at = 0.0
+        self._indices: IndexCalculator | None = None
+        if config.indices and self.source.name in COMPUTED_INDEX_SOURCES:
+            self._indices = load_index_calculator(source=self.source.name, interval=config.index_interval)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -244,6 +254,8 @@ class Relay:
                 more = False
             else:
                 self._apply(batch)
+            if self._indices is not None:
+                self._publish_indices()
         elif self._clock() >= self._next_attempt_at:
             self._connect()
         else:
@@ -308,12 +320,17 @@ class Relay:
         self._queue_health()
 
     def _apply(self, batch: Batch) -> None:
-        if batch.ticks:
+        if batch.ticks or batch.indices:
             received_at = utc_now_iso()
-            self.sink.add_ticks(batch.ticks, received_at)
-            if self._candles is not None:
-                self._candles.add([{**tick.body, "received_at": received_at} for tick in batch.ticks])
-            self.stats.messages_total += len(batch.ticks)
+            if batch.ticks:
+                self.sink.add_ticks(batch.ticks, received_at)
+                if self._indices is not None:
+                    self._indices.add(batch.ticks)
+                if self._candles is not None:
+                    self._candles.add([{**tick.body, "received_at": received_at} for tick in batch.ticks])
+            if batch.indices:
+                self.sink.add_indices(batch.indices, received_at)
+            self.stats.messages_total += len(batch.ticks) + len(batch.indices)
             self.stats.last_message_at = received_at
             self._failures = 0  # the feed works: the next loss starts the backoff from the bottom
         if batch.malformed:
@@ -332,6 +349,12 @@ class Relay:
                 else:
                     message = f"the feed refused to {ack.action} {ack.topic}: {ack.message or 'no reason given'}"
                 self._answer(pending.command, ack.ok, message)
+
+    def _publish_indices(self) -> None:
+        """The computed indices that moved, at most once per RELAY_INDEX_INTERVAL_SECONDS."""
+        ticks = self._indices.due(utc_dt())
+        if ticks:
+            self.sink.add_indices(ticks, utc_now_iso())
 
     def _write_candles(self, *, now: bool = False) -> None:
         """Candles are a by-product: written about once a second; a database hiccup is logged and the

@@ -2,7 +2,8 @@
 
 Per flush:
   SET stock:realtime:{code} <tick + received_at> EX 3600   once per code: the batch's last tick for it
-  PUBLISH stock:ticks <JSON array of every tick of the batch, in feed order>
+  SET index:realtime:{KOSPI|KOSDAQ} <value + received_at> EX 3600   the latest value of each index
+  PUBLISH stock:ticks <JSON array of every tick of the batch, in feed order, then the index values>
   plus queued command results, subscription-set changes and the health record.
 Coalescing the SETs per code changes nothing a reader can see (the key holds the latest
 tick either way) and keeps the pipeline short when the feed is fast.
@@ -12,6 +13,7 @@ import json
 
 import redis
 
+from marketdata.indices import INDEX_REALTIME_KEY, INDEX_REALTIME_TTL_SECONDS
 from marketdata.relay.keys import (
     COMMAND_RESULT_KEY,
     COMMAND_RESULT_TTL_SECONDS,
@@ -25,6 +27,7 @@ from marketdata.relay.keys import (
 from marketdata.relay.ticks import Tick
 
 _REALTIME_PREFIX = REALTIME_KEY.removesuffix("{code}")
+_INDEX_PREFIX = INDEX_REALTIME_KEY.removesuffix("{code}")
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -36,12 +39,13 @@ class RedisSink:
         self._ticks_channel = ticks_channel
         self._realtime_ttl = realtime_ttl
         self._latest: dict[str, str] = {}
+        self._indices: dict[str, str] = {}
         self._published: list[str] = []
         self._other: list[tuple] = []
 
     @property
     def pending(self) -> bool:
-        return bool(self._latest or self._other)
+        return bool(self._latest or self._indices or self._other)
 
     def add_ticks(self, ticks: list[Tick], received_at: str) -> None:
         latest, published = self._latest, self._published
@@ -49,6 +53,13 @@ class RedisSink:
             stored = tick.stored_json(received_at)
             latest[tick.code] = stored
             published.append(stored)
+
+    def add_indices(self, ticks: list[Tick], received_at: str) -> None:
+        """Index values (bodies with "kind": "index"): stored under index:realtime:{code}, published with the ticks."""
+        for tick in ticks:
+            stored = tick.stored_json(received_at)
+            self._indices[tick.code] = stored
+            self._published.append(stored)
 
     def add_command_result(self, command_id: str, result: dict) -> None:
         key = COMMAND_RESULT_KEY.format(command_id=command_id)
@@ -66,19 +77,21 @@ class RedisSink:
     def discard(self) -> int:
         """Forget what is queued (Redis is unreachable); returns how many ticks were dropped."""
         dropped = len(self._published)
-        self._latest, self._published, self._other = {}, [], []
+        self._latest, self._indices, self._published, self._other = {}, {}, [], []
         return dropped
 
     def flush(self) -> int:
         """Send everything queued in one pipeline; returns the number of ticks written."""
-        if not (self._latest or self._other):
+        if not (self._latest or self._indices or self._other):
             return 0
-        latest, published, other = self._latest, self._published, self._other
-        self._latest, self._published, self._other = {}, [], []
+        latest, indices, published, other = self._latest, self._indices, self._published, self._other
+        self._latest, self._indices, self._published, self._other = {}, {}, [], []
         pipe = self._client.pipeline(transaction=False)
         ttl = self._realtime_ttl
         for code, stored in latest.items():
             pipe.execute_command("SET", _REALTIME_PREFIX + code, stored, "EX", ttl)
+        for code, stored in indices.items():
+            pipe.execute_command("SET", _INDEX_PREFIX + code, stored, "EX", INDEX_REALTIME_TTL_SECONDS)
         if published:
             pipe.execute_command("PUBLISH", self._ticks_channel, f"[{','.join(published)}]")
         for command in other:

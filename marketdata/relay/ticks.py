@@ -13,6 +13,7 @@ from functools import partial
 from typing import NamedTuple
 
 from marketdata.codes import STOCK_CODE_RE
+from marketdata.indices import INDEX_KIND
 
 _raw_decode = json.JSONDecoder().raw_decode
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -73,8 +74,7 @@ def tick_from_body(body: object, *, text: str | None = None) -> Tick:
     return _new_tick((code, body, text))
 
 
-def parse_tick(raw: str | bytes) -> Tick:
-    """A JSON text (a STOMP MESSAGE body, a JSONL line) -> Tick; raises MalformedTick."""
+def _decode(raw: str | bytes) -> tuple[object, str]:
     if type(raw) is not str:
         try:
             raw = raw.decode("utf-8")
@@ -87,5 +87,29 @@ def parse_tick(raw: str | bytes) -> Tick:
         raise MalformedTick("body is not JSON") from exc
     if end != len(text):
         raise MalformedTick("body is not JSON (data after the object)")
+    return body, text
+
+
+def parse_tick(raw: str | bytes) -> Tick:
+    """A JSON text (a STOMP MESSAGE body, a JSONL line) -> Tick; raises MalformedTick."""
+    body, text = _decode(raw)
     # A body that already carries received_at (a recorded tick) is re-encoded so ours replaces it.
     return tick_from_body(body, text=None if _RECEIVED_AT_FIELD in text else text)
+
+
+def parse_index_tick(raw: str | bytes, *, code: str, source: str) -> Tick:
+    """The body of an index topic's MESSAGE -> Tick for index `code` (KOSPI | KOSDAQ); raises MalformedTick.
+
+    Parsed like a stock tick (a JSON object with a positive close); the feed's own code is kept as
+    `feedCode`, and `kind` and `source` say what it is, as for a computed index value.
+    """
+    body, _ = _decode(raw)
+    if type(body) is not dict:
+        raise MalformedTick("index body is not a JSON object")
+    if not _valid_close(body.get("close")):
+        raise MalformedTick("index body lacks a positive close")
+    feed_code = body.get("code")
+    body = {**body, "code": code, "kind": INDEX_KIND, "source": source}
+    if feed_code is not None and feed_code != code:
+        body["feedCode"] = feed_code
+    return _new_tick((code, body, None))

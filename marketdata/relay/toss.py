@@ -18,7 +18,7 @@ from typing import Protocol
 
 from marketdata.relay.base import Ack, Action, Batch, SourceError, log_event
 from marketdata.relay.stomp_ws import StompError, StompWsClient, safe_url
-from marketdata.relay.ticks import MalformedTick, parse_tick
+from marketdata.relay.ticks import MalformedTick, parse_index_tick, parse_tick
 from marketdata.topics import DestinationEncoding, encode_destination
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,9 @@ class TossSource:
         connect_timeout: float = 10.0,
         batch_max: int = 500,
         disconnect_timeout: float = 2.0,
+        index_topics: Mapping[str, str] | None = None,
     ) -> None:
+        """`index_topics`: the feed's index topics to follow on every connection, topic -> index code."""
         self.url = url
         self.origin = origin
         self.credentials = credentials
@@ -129,6 +131,8 @@ class TossSource:
         self._sub_id_by_topic: dict[str, str] = {}
         self._topic_by_sub_id: dict[str, str] = {}
         self._receipts: dict[str, tuple[str, Action]] = {}
+        self.index_topics = dict(index_topics or {})
+        self._index_by_sub_id: dict[str, str] = {}
         self.unrouted_total = 0  # MESSAGEs for a subscription already cancelled
 
     @property
@@ -145,6 +149,7 @@ class TossSource:
         self._client, self._error = client, None
         self._sub_id_by_topic.clear()
         self._topic_by_sub_id.clear()
+        self._index_by_sub_id.clear()
         self._receipts.clear()
         log_event(
             logger,
@@ -157,6 +162,9 @@ class TossSource:
         )
         for topic in topics:
             self._send_subscribe(topic)
+        for topic, index_code in self.index_topics.items():
+            self._send_subscribe(topic)
+            self._index_by_sub_id[self._sub_id_by_topic[topic]] = index_code
 
     def _send_subscribe(self, topic: str) -> str:
         self._seq += 1
@@ -199,14 +207,20 @@ class TossSource:
         batch = Batch()
         ticks = batch.ticks
         topic_by_sub_id = self._topic_by_sub_id
+        index_by_sub_id = self._index_by_sub_id
         for frame in frames:
             command = frame.cmd
             if command == "MESSAGE":
-                if frame.headers.get("subscription") not in topic_by_sub_id:
+                subscription = frame.headers.get("subscription")
+                if subscription not in topic_by_sub_id:
                     self.unrouted_total += 1
                     continue
                 try:
-                    ticks.append(parse_tick(frame.body))
+                    if subscription in index_by_sub_id:
+                        index_code = index_by_sub_id[subscription]
+                        batch.indices.append(parse_index_tick(frame.body, code=index_code, source=self.name))
+                    else:
+                        ticks.append(parse_tick(frame.body))
                 except MalformedTick as exc:
                     batch.refuse(str(exc))
             elif command == "RECEIPT":
@@ -229,6 +243,8 @@ class TossSource:
         if not ok and action == "subscribe":
             sub_id = self._sub_id_by_topic.pop(topic, None)
             self._topic_by_sub_id.pop(sub_id, None)
+            if self._index_by_sub_id.pop(sub_id, None) is not None:
+                log_event(logger, logging.WARNING, "relay.toss.index_refused", topic=topic, reason=message)
         batch.acks.append(Ack(token=receipt_id, topic=topic, action=action, ok=ok, message=message))
         return True
 

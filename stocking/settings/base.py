@@ -278,6 +278,9 @@ TOSS_CONNECT_TIMEOUT_SECONDS = env.float("TOSS_CONNECT_TIMEOUT_SECONDS", default
 TOSS_SUBSCRIBE_ACTIVE_STOCKS = env.bool("TOSS_SUBSCRIBE_ACTIVE_STOCKS", default=True)  # when the set is empty
 SIMULATOR_SEED = env.int("SIMULATOR_SEED", default=None)  # unset: a fresh seed per run, logged
 SIMULATOR_TICKS_PER_SECOND = env.float("SIMULATOR_TICKS_PER_SECOND", default=300.0)
+SIMULATOR_DAY_SECONDS = env.float("SIMULATOR_DAY_SECONDS", default=23_400.0)  # one simulated session (6.5 h)
+RELAY_INDICES = env.bool("RELAY_INDICES", default=True)  # live KOSPI/KOSDAQ: computed, or the feed's index topics
+RELAY_INDEX_INTERVAL_SECONDS = env.float("RELAY_INDEX_INTERVAL_SECONDS", default=0.5)  # computed values, per index
 REPLAY_SPEED = env("REPLAY_SPEED", default="1.0")  # "max", or a multiple of the recorded speed
 RELAY_BACKOFF_BASE_SECONDS = env.float("RELAY_BACKOFF_BASE_SECONDS", default=1.0)
 RELAY_BACKOFF_CAP_SECONDS = env.float("RELAY_BACKOFF_CAP_SECONDS", default=60.0)

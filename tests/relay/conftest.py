@@ -87,6 +87,7 @@ def relay_config() -> RelayConfig:
         toss_connect_timeout=3.0,
         toss_subscribe_active_stocks=False,
         simulator_seed=1234,
+        indices=False,  # tests that want KOSPI/KOSDAQ turn it on (it reads the stock master)
         replay_speed=None,
     )
 

@@ -92,6 +92,7 @@ def test_recorded_speed_keeps_the_gaps_between_ticks(tmp_path):
 
 def test_the_celery_task_runs_the_same_loop(tmp_path, settings, redis_client):
     settings.REPLAY_SPEED = "max"
+    settings.RELAY_INDICES = False  # computing them reads the stock master; this test has no database
     path = tmp_path / "ticks.jsonl"
     write_jsonl(path, recorded_ticks(50))
     outcome: dict = {}

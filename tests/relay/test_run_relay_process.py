@@ -30,6 +30,7 @@ def run_relay_process(tmp_path):
             "REDIS_URL": settings.REDIS_URL,
             "RELAY_HEALTH_INTERVAL_SECONDS": "0.3",
             "RELAY_POLL_SECONDS": "0.05",
+            "RELAY_INDICES": "false",  # they read the stock master, which this process's database lacks
             "PYTHONUNBUFFERED": "1",
             **env,
         }

@@ -107,15 +107,23 @@ def test_seeded_prices_are_plausible_and_repeatable():
         assert is_on_tick(price)
 
 
-def test_it_ticks_at_the_configured_rate():
+def test_it_ticks_at_the_configured_rate_on_average_over_a_simulated_day():
     time = FakeTime()
     source = SimulatorSource(
-        seed=1, ticks_per_second=400, batch_max=10_000, stocks_loader=lambda: STOCKS, clock=time.clock, sleep=time.sleep
+        seed=1,
+        ticks_per_second=400,
+        day_seconds=10,
+        batch_max=10_000,
+        stocks_loader=lambda: STOCKS,
+        clock=time.clock,
+        sleep=time.sleep,
     )
     source.connect([])
-    total = sum(len(source.read(0.2).ticks) for _ in range(200))
-    assert total == pytest.approx(400 * time.now, abs=25)
-    assert time.now > 4
+    source.read(0.2)  # each stock's opening trade
+    total = 0
+    while time.now < 10:
+        total += len(source.read(0.2).ticks)
+    assert total == pytest.approx(400 * time.now, abs=40)
 
 
 def test_starting_prices_come_from_the_last_stored_tick(redis_client, store_price):
@@ -137,7 +145,13 @@ def test_starting_prices_come_from_the_last_stored_tick(redis_client, store_pric
 
 def test_it_loads_the_active_stocks_largest_first(db, samsung, hynix):
     StockFactory(code="A111111", is_active=False, market_cap_rank=3)
-    assert load_active_stocks() == [ListedStock("A005930", 1), ListedStock("A000660", 2)]
+    loaded = load_active_stocks()
+    assert [(stock.code, stock.rank, stock.market) for stock in loaded] == [
+        ("A005930", 1, "KOSPI"),
+        ("A000660", 2, "KOSPI"),
+    ]
+    assert loaded[0].reference_price == samsung.reference_price
+    assert loaded[0].shares_outstanding == samsung.shares_outstanding
 
 
 def _codes_published_after(tick_messages, start: int) -> set[str]:
