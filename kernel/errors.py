@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
@@ -26,9 +27,9 @@ class ApplicationError(Exception):
 
     status_code: int = status.HTTP_400_BAD_REQUEST
     code = "application_error"
-    default_message = _("The request could not be completed.")
+    default_message: str | Promise = _("The request could not be completed.")
 
-    def __init__(self, message: str | None = None, *, details: dict | None = None):
+    def __init__(self, message: str | Promise | None = None, *, details: dict | None = None):
         self.message = message or self.default_message
         self.details = details or {}
         super().__init__(self.message)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import ApplicationError, NotFoundError
 from kernel.redis import get_redis
@@ -51,7 +52,7 @@ def stock_get(*, code: str) -> Stock:
 
 class InvalidStockCode(ApplicationError):
     code = "invalid_stock_code"
-    default_message = "A stock code is A followed by six digits or capitals, e.g. A005930."
+    default_message = _("A stock code is A followed by six digits or capitals, e.g. A005930.")
 
 
 class PriceNotFound(NotFoundError):
@@ -61,7 +62,7 @@ class PriceNotFound(NotFoundError):
 class RelayUnavailable(ApplicationError):
     status_code = 503
     code = "relay_unavailable"
-    default_message = "The market-data relay is not reporting."
+    default_message = _("The market-data relay is not reporting.")
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ def _index_from_history(definition: IndexDefinition) -> IndexValue | None:
         name_en=definition.name_en,
         value=close,
         change=change,
-        change_pct=None if not previous else (change / previous * 100).quantize(Decimal("0.01")),
+        change_pct=None if change is None or not previous else (change / previous * 100).quantize(Decimal("0.01")),
         dt=f"{day.isoformat()}T{INDEX_CLOSE_TIME}",
         is_stale=True,
         source=INDEX_HISTORY_SOURCE,
@@ -321,7 +322,7 @@ def market_index_history(*, index: MarketIndex, start: date | None = None, end: 
         days = days.filter(date__gte=start)
     if end is not None:
         days = days.filter(date__lte=end)
-    return list(days.order_by("date").values("date", "open", "high", "low", "close", "volume"))
+    return [dict(day) for day in days.order_by("date").values("date", "open", "high", "low", "close", "volume")]
 
 
 # --- movers: ranked from the latest prices in Redis (DESIGN.md §9) ---------------------------------
@@ -435,8 +436,8 @@ def _movers_rank(kind: str, market: str | None) -> list[Mover]:
         elif kind == "volume" and measure > 0:
             ranked.append((-measure, position))
     movers = []
-    for _, position in heapq.nsmallest(MOVERS_MAX, ranked):
-        quote = parse_quote(listings[position].code, payloads[position])
+    for _measure, position in heapq.nsmallest(MOVERS_MAX, ranked):
+        quote = parse_quote(listings[position].code, cast(str | None, payloads[position]))  # decoded by the client
         if quote is not None:
             movers.append(Mover(stock=listings[position], quote=quote))
     return movers

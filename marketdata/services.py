@@ -16,7 +16,10 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_LISTING_CSV = DATA_DIR / "krx_listing_2026-03-20.csv"
 DEFAULT_DESCRIPTIONS_CSV = DATA_DIR / "krx_desc_2026-03-20.csv"
 DEFAULT_STOCKS_CSV = DATA_DIR / "stocks.csv"  # the project's overlay: English names and sector labels
-DEFAULT_INDEX_CSVS = {Market.KOSPI: DATA_DIR / "ks11_daily.csv", Market.KOSDAQ: DATA_DIR / "kq11_daily.csv"}
+DEFAULT_INDEX_CSVS: dict[str, Path] = {
+    Market.KOSPI: DATA_DIR / "ks11_daily.csv",
+    Market.KOSDAQ: DATA_DIR / "kq11_daily.csv",
+}
 
 _BATCH_SIZE = 500
 _OUT_OF_SCOPE_MARKETS = {"KONEX"}
@@ -223,8 +226,8 @@ def market_indices_load(*, files: dict[str, Path] | None = None) -> list[IndexLo
     Every file is validated before anything is written (ValidationError names the file and line);
     one transaction, bulk statements only.
     """
-    files = DEFAULT_INDEX_CSVS if files is None else files
-    unknown = set(files) - set(INDEX_DEFINITIONS)
+    index_files: dict[str, Path] = dict(DEFAULT_INDEX_CSVS) if files is None else files
+    unknown = set(index_files) - set(INDEX_DEFINITIONS)
     if unknown:
         raise ValidationError(f"unknown index {sorted(unknown)[0]!r}")
     with transaction.atomic():
@@ -234,7 +237,7 @@ def market_indices_load(*, files: dict[str, Path] | None = None) -> list[IndexLo
                 code=code,
                 defaults={"name": definition.name, "name_en": definition.name_en, "feed_code": definition.feed_code},
             )
-        loaded = {code: _index_days(indices[code], path) for code, path in files.items()}
+        loaded = {code: _index_days(indices[code], path) for code, path in index_files.items()}
         for code, days in loaded.items():
             stored = {
                 row[0]: row[1:]

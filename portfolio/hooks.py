@@ -11,11 +11,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from portfolio.models import Account
+    from portfolio.unit_of_work import AccountUnitOfWork
 
 # (account ids) -> (reserved cash by account id, reserved shares by (account id, stock id))
 ReservationSource = Callable[[list[int]], tuple[dict[int, Decimal], dict[tuple[int, int], int]]]
 reservation_sources: list[ReservationSource] = []
 
 # Called inside the unit of work that closes the account (reset), after its account lock, before closing.
-account_closing: list[Callable[[Account, str], None]] = []
+account_closing: list[Callable[[AccountUnitOfWork, str], None]] = []

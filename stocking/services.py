@@ -151,7 +151,7 @@ def token_refresh(*, raw: str) -> RefreshToken:
     more). Raises RefreshRejected (401); the loser of a race writes nothing but that revocation.
     """
     try:
-        token = _FamilyRefreshToken(raw)  # signature, expiry, type
+        token = _FamilyRefreshToken(raw)  # type: ignore[arg-type]  # simplejwt decodes a str; its stubs say Token
     except TokenError as exc:
         raise RefreshRejected() from exc
     old_jti = token[jwt_settings.JTI_CLAIM]
@@ -205,7 +205,7 @@ def token_logout(*, raw: str, user) -> None:
     """Log a login out: its refresh token is blacklisted and its family revoked.
     Raises RefreshRejected for an invalid, used-up or someone else's token."""
     try:
-        token = RefreshToken(raw)
+        token = RefreshToken(raw)  # type: ignore[arg-type]  # simplejwt decodes a str; its stubs say Token
     except TokenError as exc:
         raise RefreshRejected() from exc
     if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
