@@ -16,6 +16,7 @@ import redis
 from django.db import connection
 
 from kernel.hubs import RetryPolicy, SubscriptionLoop
+from marketdata.prices import ticks_from_message, trade_from_tick
 from tests.factories import StockFactory, UserFactory, open_account_for
 from trading.matcher import HEALTH_KEY, Matcher, parse_ticks
 from trading.models import Order
@@ -276,3 +277,22 @@ def test_a_sync_subscription_backs_off_while_redis_is_unreachable_and_recovers_w
             server.terminate()
             server.wait(10)
     assert policy.outages == 1
+
+
+INDEX_VALUE = {"code": "KOSPI", "kind": "index", "source": "simulator", "close": 2650.12, "base": 2647.33, "dt": "t"}
+
+
+def test_the_matcher_ignores_index_values_without_counting_them_as_malformed():
+    matcher = Matcher(redis_url="redis://127.0.0.1:6379/13")
+    matcher.offer(json.dumps([INDEX_VALUE, {"code": "A005930", "close": 70000}, {**INDEX_VALUE, "code": "KOSDAQ"}]))
+    assert matcher._latest == {"A005930": (Decimal(70000), None)}
+    assert (matcher.stats.ticks_received, matcher.stats.malformed) == (1, 0)
+    matcher.offer(json.dumps(INDEX_VALUE))
+    assert (matcher.stats.ticks_received, matcher.stats.malformed) == (1, 0)
+
+
+def test_an_index_value_is_never_a_trade_even_with_a_stock_like_code():
+    # Candles and matching both read trades through trade_from_tick.
+    assert trade_from_tick({**INDEX_VALUE, "code": "A005930"}) is None
+    assert ticks_from_message(json.dumps([INDEX_VALUE])) == ([], 0)
+    assert ticks_from_message(json.dumps([INDEX_VALUE]), indices=True) == ([INDEX_VALUE], 0)

@@ -275,3 +275,52 @@ async def test_after_redis_drops_the_subscription_the_latest_stored_price_is_sen
     await publish(redis, [body(CODE, 10600)])  # the relay's publish of it reaches nobody
     assert (await next_tick(communicator, timeout=5))["price"] == 10600  # read back after resubscribing
     await communicator.disconnect()
+
+
+async def test_a_client_follows_kospi_like_a_code(redis):
+    stored = {
+        "code": "KOSPI",
+        "kind": "index",
+        "source": "simulator",
+        "close": 2650.12,
+        "base": 2640.5,
+        "open": 2641.0,
+        "high": 2651.0,
+        "low": 2639.9,
+        "dt": "2026-03-23T01:00:00.000Z",
+        "received_at": "2026-03-23T01:00:00.010Z",
+    }
+    await redis.set("index:realtime:KOSPI", json.dumps(stored))
+    communicator = await connect()
+    await communicator.send_json_to({"action": "subscribe", "codes": ["kospi", CODE]})
+    assert await communicator.receive_json_from() == {"type": "subscribed", "codes": ["KOSPI", CODE]}
+    assert await next_tick(communicator, codes=("KOSPI",)) == {
+        "type": "tick",
+        "code": "KOSPI",
+        "kind": "index",
+        "price": 2650.12,
+        "change": 9.62,
+        "change_pct": 0.36,
+        "open": 2641.0,
+        "high": 2651.0,
+        "low": 2639.9,
+        "prev_close": 2640.5,
+        "dt": "2026-03-23T01:00:00.000Z",
+        "source": "simulator",
+    }
+
+    # A relay batch: the stock's tick and the index value; each goes to its own followers.
+    await publish(redis, [body(CODE, 10100), {**stored, "close": 2630.5, "received_at": None}])
+    received = {}
+    while len(received) < 2:
+        message = await next_tick(communicator, codes=(CODE, "KOSPI"))
+        received[message["code"]] = message
+    assert (received["KOSPI"]["price"], received["KOSPI"]["change"], received["KOSPI"]["change_pct"]) == (
+        2630.5,
+        -10.0,
+        -0.38,
+    )
+    assert received[CODE]["price"] == 10100
+    await communicator.send_json_to({"action": "subscribe", "codes": ["KOSPX"]})
+    assert (await communicator.receive_json_from())["code"] == "bad_codes"
+    await communicator.disconnect()
