@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
@@ -41,6 +42,7 @@ FLOW_TYPES = (TransactionType.DEPOSIT, TransactionType.WITHDRAW, TransactionType
 TRADE_TYPES = (TransactionType.BUY, TransactionType.SELL)
 PERIOD_DAYS: dict[str, int | None] = {"1W": 7, "1M": 30, "3M": 91, "6M": 182, "1Y": 365, "ALL": None}
 SNAPSHOT_BATCH_SIZE = 1000
+UNIQUE_DAY = ["account", "date"]
 
 
 def day_start(day: date) -> datetime:
@@ -480,7 +482,10 @@ def snapshots_take(
             EquitySnapshot.objects.bulk_create(
                 rows,
                 update_conflicts=True,
-                unique_fields=["account", "date"],
+                # MySQL/MariaDB upsert on any unique key (ON DUPLICATE KEY) and refuse a named target.
+                unique_fields=["account", "date"]
+                if connection.features.supports_update_conflicts_with_target
+                else None,
                 update_fields=["equity", "cash", "market_value", "net_flow", "benchmark_close", "updated_at"],
             )
         else:

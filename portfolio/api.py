@@ -523,13 +523,16 @@ class AnalyticsApi(APIView):
 
 class AccountListOutputSerializer(serializers.Serializer):
     account_id = serializers.IntegerField(source="account.pk")
-    is_open = serializers.BooleanField(source="account.is_open", default=False)
+    is_open = serializers.SerializerMethodField()
     starting_cash = serializers.IntegerField(source="account.starting_cash")
     opened_at = serializers.DateTimeField(source="account.opened_at")
     closed_at = serializers.DateTimeField(source="account.closed_at", allow_null=True)
     final_equity = serializers.IntegerField(
         allow_null=True, help_text="closed accounts: cash plus holdings at their last fill price; null while open"
     )
+
+    def get_is_open(self, record) -> bool:
+        return bool(record.account.is_open)
 
 
 class AccountsApi(APIView):
