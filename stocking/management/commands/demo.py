@@ -121,6 +121,7 @@ class Command(BaseCommand):
         call_command("load_stocks")
         call_command("load_indices")
         self._ensure_users()
+        call_command("snapshot_accounts", seed_demo="demo", days=20)  # a few weeks of history to chart (§13)
         if no_serve:
             return
         Launcher(self, addr=addr, data_dir=Path(data_dir)).run()
