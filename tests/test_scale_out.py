@@ -305,11 +305,11 @@ async def test_two_web_and_two_ws_processes_behind_nginx_share_fills_and_ticks_a
 
     # Ticks: a /ws/prices/ client on each ws process sees the same ticks, none missing.
     on_ws1, on_ws2 = await asyncio.gather(
-        price_ticks(cluster, "/pin/ws1/ws/prices/", 2.0), price_ticks(cluster, "/pin/ws2/ws/prices/", 2.0)
+        price_ticks(cluster, "/pin/ws1/ws/prices/", 3.0), price_ticks(cluster, "/pin/ws2/ws/prices/", 3.0)
     )
     low, high = max(on_ws1[0], on_ws2[0]), min(on_ws1[-1], on_ws2[-1])
     common = list(range(low, high + PRICE_STEP, PRICE_STEP))
-    assert len(common) >= 10, (on_ws1, on_ws2)
+    assert len(common) >= 5, (on_ws1, on_ws2)  # 10 ticks/s; connecting may take a loaded machine a while
     assert [p for p in on_ws1 if low <= p <= high] == common
     assert [p for p in on_ws2 if low <= p <= high] == common
 
@@ -329,14 +329,15 @@ async def test_two_web_and_two_ws_processes_behind_nginx_share_fills_and_ticks_a
 
         # The matcher (its own process) fills a resting limit sell once the replayed price climbs to it.
         price = int(json.loads(redis_client.get(f"stock:realtime:{CODE}"))["close"])
+        ahead = 30 * PRICE_STEP  # 3 s of replay: still resting when placed, even on a loaded machine
         status, resting = await asyncio.to_thread(
             request, cluster, "POST", "/pin/web1/api/v1/trading/orders", token,
-            {"stock_code": CODE, "side": "SELL", "type": "LIMIT", "quantity": 1, "limit_price": price + 5 * PRICE_STEP},
+            {"stock_code": CODE, "side": "SELL", "type": "LIMIT", "quantity": 1, "limit_price": price + ahead},
         )  # fmt: skip
         assert status == 201, resting
         assert resting["status"] == "OPEN", resting
         matched = await account.until(filled(resting["id"]), timeout=15)
-        assert matched["data"]["execution"]["price"] >= price + 5 * PRICE_STEP
+        assert matched["data"]["execution"]["price"] >= price + ahead
 
         # SIGKILL ws 1: its sockets drop; orders placed meanwhile are caught up by resume through nginx, on ws 2.
         cluster.processes["ws1"].send_signal(signal.SIGKILL)
