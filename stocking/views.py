@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from kernel.errors import ApplicationError
+from kernel.htmx import wants_fragment
+from marketdata import views as market_views
 from portfolio.selectors import account_get_open, portfolio_summary
 from stocking.services import user_login_name, user_register
 
@@ -77,7 +79,14 @@ def logout_view(request):
 @login_required
 def dashboard(request):
     account = account_get_open(user=request.user)
-    return render(request, "dashboard.html", {"summary": portfolio_summary(account=account)})
+    context = {"summary": portfolio_summary(account=account)}
+    if not wants_fragment(request):  # the account refresh swaps only the account cards
+        context.update(
+            index_cards=market_views.index_cards(),
+            sparkline_from=market_views.sparkline_from(),
+            movers_lists=market_views.movers_lists(),
+        )
+    return render(request, "dashboard.html", context)
 
 
 def favicon(request):

@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "stocking.context_processors.account_stream",
+                "stocking.context_processors.market_status",
             ],
         },
     },
