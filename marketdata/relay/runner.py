@@ -352,7 +352,7 @@ class Relay:
 
     def _publish_indices(self) -> None:
         """The computed indices that moved, at most once per RELAY_INDEX_INTERVAL_SECONDS."""
-        ticks = self._indices.due(utc_dt())
+        ticks = self._indices.due(utc_dt)
         if ticks:
             self.sink.add_indices(ticks, utc_now_iso())
 
