@@ -194,6 +194,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 # a NAT, a proxy). A combination also keeps a stranger's guesses from locking the owner out everywhere.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Behind nginx every login would come from the proxy and one username's lockout would hit everyone: the
+# address is read as DRF's throttles read it, X-Forwarded-For from the right past NUM_PROXIES trusted proxies.
+AXES_CLIENT_IP_CALLABLE = "kernel.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
