@@ -150,7 +150,9 @@ def _working_orders_response(request, *, error=None, replace=None):
     if replace and replace["errors"] and all(order.pk != replace["order_id"] for order in context["working"]):
         # no form to show it by: not this user's order, or no longer working
         error = " ".join(str(message) for message in replace["errors"])
-    return render(request, template, {**context, "error": error, "replace": replace})
+    # the answer goes beside the list (out of band), where the next account-event refresh leaves it
+    notice_oob = wants_fragment(request)
+    return render(request, template, {**context, "error": error, "replace": replace, "notice_oob": notice_oob})
 
 
 @login_required

@@ -195,7 +195,11 @@
           const issueRequest = form._pendingRequest;
           form._pendingRequest = null;
           dialog.close();
-          if (button.dataset.confirmAction === "place" && issueRequest) issueRequest(true);
+          if (button.dataset.confirmAction === "place" && issueRequest) {
+            // the last order's result is not this one's: gone until the server answers for the new order
+            form.querySelectorAll("[data-testid=order-result], [data-testid=order-error]").forEach((old) => old.remove());
+            issueRequest(true);
+          }
           return;
         } else {
           return;
