@@ -24,7 +24,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Min, OuterRef, Q, Subquery, Sum
+from django.db.models import BigIntegerField, Count, F, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from marketdata.calendar import SEOUL, is_trading_day, seoul_today
@@ -192,32 +193,34 @@ def benchmark_close_now(today: date) -> Decimal | None:
 
 
 def _live_point(account: Account, today: date) -> EquityPoint:
-    summary = portfolio_summary(account=account)
+    """Today at live prices, valued like the portfolio page (a fresh quote, else the last fill price): two queries
+    and one Redis round trip."""
+    holdings = list(account.holdings.filter(quantity__gt=0).values_list("stock__code", "quantity", "last_fill_price"))
+    quotes = latest_prices(code for code, _, _ in holdings)
+    market_value = ZERO
+    for code, quantity, last_fill in holdings:
+        quote = quotes.get(code)
+        price = quote.price if quote is not None and quote.is_fresh() else last_fill
+        market_value += (price or ZERO) * quantity
     flow = account.transactions.filter(transaction_type__in=FLOW_TYPES, created_at__gte=day_start(today)).aggregate(
         total=Sum("amount")
     )["total"]
     return EquityPoint(
         date=today,
-        equity=summary.equity,
+        equity=account.cash + market_value,
         net_flow=flow or ZERO,
         benchmark_close=benchmark_close_now(today),
         cash=account.cash,
-        market_value=summary.market_value,
+        market_value=market_value,
     )
 
 
-def _point(row: dict) -> EquityPoint:
-    return EquityPoint(
-        date=row["date"],
-        equity=row["equity"],
-        net_flow=row["net_flow"],
-        benchmark_close=row["benchmark_close"],
-        cash=row["cash"],
-        market_value=row["market_value"],
+def _points(snapshots) -> list[EquityPoint]:
+    """Whole-won columns read as integers: a Decimal converter per value cost more than the rest of a year's read."""
+    rows = snapshots.values_list(
+        "date", Cast("equity", BigIntegerField()), Cast("net_flow", BigIntegerField()), "benchmark_close"
     )
-
-
-SNAPSHOT_FIELDS = ("date", "equity", "net_flow", "benchmark_close", "cash", "market_value")
+    return [EquityPoint(day, Decimal(equity), Decimal(flow), close) for day, equity, flow, close in rows]
 
 
 def equity_series(*, account: Account, period: str, today: date | None = None) -> EquitySeries:
@@ -228,10 +231,15 @@ def equity_series(*, account: Account, period: str, today: date | None = None) -
     base = None
     if days is not None:
         start = today - timedelta(days=days)
-        row = snapshots.filter(date__lte=start).order_by("-date").values(*SNAPSHOT_FIELDS).first()
-        base = _point(row) if row else None
-        snapshots = snapshots.filter(date__gt=start)
-    points = [_point(row) for row in snapshots.order_by("date").values(*SNAPSHOT_FIELDS)]
+        # One read usually finds the day before the period too (a trading day is rarely two weeks away).
+        points = _points(snapshots.filter(date__gt=start - timedelta(days=14)).order_by("date"))
+        before = [p for p in points if p.date <= start]
+        if not before:
+            before = _points(snapshots.filter(date__lte=start).order_by("-date")[:1])
+        base = before[-1] if before else None
+        points = [p for p in points if p.date > start]
+    else:
+        points = _points(snapshots.order_by("date"))
     if account.is_open:
         points = [p for p in points if p.date != today]
         points.append(_live_point(account, today))
@@ -312,8 +320,23 @@ def _trade_rows(series: EquitySeries):
     rows = Transaction.objects.filter(account=series.account, transaction_type__in=TRADE_TYPES)
     if series.base is not None:
         rows = rows.filter(created_at__gte=day_start(series.base.date + timedelta(days=1)))
-    return rows.order_by("created_at", "id").values_list(
-        "transaction_type", "stock__code", "quantity", "price", "commission", "tax", "realized_pnl"
+    return rows
+
+
+def _by_stock(rows) -> list[dict]:
+    """Per stock: realized P&L of its sells, fees, taxes, executions and traded value, summed by the database."""
+    won = BigIntegerField()
+    sells = Q(transaction_type=TransactionType.SELL)
+    return list(
+        rows.values(stock_code=F("stock__code"))
+        .annotate(
+            realized_pnl=Cast(Coalesce(Sum("realized_pnl", filter=sells), ZERO), won),
+            fees=Cast(Sum("commission"), won),
+            taxes=Cast(Sum("tax"), won),
+            trades=Count("id"),
+            traded_value=Cast(Sum(F("price") * F("quantity")), won),
+        )
+        .order_by("stock_code")
     )
 
 
@@ -325,20 +348,17 @@ def analytics_data(series: EquitySeries) -> dict:
     net_flow = sum((p.net_flow for p in series.points), ZERO)
     twr = cumulative_return(returns)
     benchmark = series.benchmark_pct(last) if last else None
-    realized: list[Decimal] = []
-    fees = taxes = turnover = ZERO
-    by_stock: dict[str, dict] = defaultdict(lambda: {"realized_pnl": ZERO, "fees": ZERO, "taxes": ZERO, "trades": 0})
-    for kind, code, quantity, price, commission, tax, pnl in _trade_rows(series):
-        stock = by_stock[code]
-        stock["trades"] += 1
-        stock["fees"] += commission
-        stock["taxes"] += tax
-        fees += commission
-        taxes += tax
-        turnover += (price or ZERO) * quantity
-        if kind == TransactionType.SELL:
-            realized.append(pnl or ZERO)
-            stock["realized_pnl"] += pnl or ZERO
+    trade_rows = _trade_rows(series)
+    realized = [
+        Decimal(pnl)
+        for pnl in trade_rows.filter(transaction_type=TransactionType.SELL).values_list(
+            Cast(Coalesce("realized_pnl", ZERO), BigIntegerField()), flat=True
+        )
+    ]
+    by_stock = _by_stock(trade_rows)
+    fees = Decimal(sum(row["fees"] for row in by_stock))
+    taxes = Decimal(sum(row["taxes"] for row in by_stock))
+    turnover = Decimal(sum(row.pop("traded_value") or 0 for row in by_stock))
     trades = trade_statistics(realized)
     twr_pct = _pct(twr)
     benchmark_pct = _round(benchmark, 4)
@@ -363,7 +383,7 @@ def analytics_data(series: EquitySeries) -> dict:
         "fees_paid": fees,
         "taxes_paid": taxes,
         "turnover": turnover,
-        "by_stock": [{"stock_code": code, **values} for code, values in sorted(by_stock.items())],
+        "by_stock": by_stock,
     }
 
 
