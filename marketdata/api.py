@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -153,12 +154,16 @@ class RealtimeStocksMultipleApi(APIView):
                 part for value in values for part in value.split(",") if part.strip()
             )
             if not codes:
-                raise serializers.ValidationError("Give at least one stock code.")
+                raise serializers.ValidationError(gettext("Give at least one stock code."))
             limit = settings.REALTIME_MULTIPLE_MAX_CODES
             if len(codes) > limit:
-                raise serializers.ValidationError(f"At most {limit} stock codes per request.")
+                raise serializers.ValidationError(
+                    gettext("At most %(limit)s stock codes per request.") % {"limit": limit}
+                )
             if invalid:
-                raise serializers.ValidationError(f"Not stock codes: {', '.join(c[:12] for c in invalid[:10])}.")
+                raise serializers.ValidationError(
+                    gettext("Not stock codes: %(codes)s.") % {"codes": ", ".join(c[:12] for c in invalid[:10])}
+                )
             return codes
 
     class OutputSerializer(serializers.Serializer):
@@ -348,9 +353,11 @@ class StockCandlesApi(APIView):
         def _moment(self, value: str, field: str) -> datetime:
             moment = parse_moment(value)
             if moment is None:
-                raise serializers.ValidationError({field: "Give ISO 8601 (2026-11-25T09:00+09:00) or epoch seconds."})
+                raise serializers.ValidationError(
+                    {field: gettext("Give ISO 8601 (2026-11-25T09:00+09:00) or epoch seconds.")}
+                )
             if not CANDLES_FROM <= moment < CANDLES_UNTIL:  # keeps bar arithmetic inside datetime's range
-                raise serializers.ValidationError({field: "Give a time from 1970 to 2099."})
+                raise serializers.ValidationError({field: gettext("Give a time from 1970 to 2099.")})
             return moment
 
         def validate(self, attrs):
@@ -359,10 +366,15 @@ class StockCandlesApi(APIView):
             end = self._moment(attrs["to"], "to") if "to" in attrs else timezone.now()
             start = self._moment(attrs["from"], "from") if "from" in attrs else end - span * (DEFAULT_BARS - 1)
             if start > end:
-                raise serializers.ValidationError({"from": "from is after to."})
+                raise serializers.ValidationError({"from": gettext("from is after to.")})
             limit = MAX_BARS[interval.name]
             if (end - start) / span > limit:
-                raise serializers.ValidationError({"from": f"At most {limit} {interval.name} bars per request."})
+                raise serializers.ValidationError(
+                    {
+                        "from": gettext("At most %(limit)s %(interval)s bars per request.")
+                        % {"limit": limit, "interval": interval.name}
+                    }
+                )
             return {"interval": interval, "start": start, "end": end}
 
     class BarOutputSerializer(serializers.Serializer):

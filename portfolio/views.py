@@ -6,17 +6,26 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kernel.errors import ApplicationError
 from kernel.htmx import wants_fragment
 from marketdata.codes import is_stock_code
+from marketdata.models import Stock
 from marketdata.selectors import stock_get, stock_search
 from payments.selectors import user_is_premium
-from portfolio import selectors, services
+from portfolio import analytics, charts, selectors, services
 from portfolio.forms import CashForm, LedgerFilterForm, WatchlistForm
+
+# what the page says after a cash move (lazy: the request's language decides when it is formatted)
+DONE_MESSAGES = {
+    "deposit": gettext_lazy("Deposit of %(amount)s원 done."),
+    "withdraw": gettext_lazy("Withdrawal of %(amount)s원 done."),
+}
 
 
 @login_required
@@ -42,7 +51,7 @@ def cash_move(request, direction: str):
         except ApplicationError as exc:
             form.add_error("amount", exc.message)
         else:
-            done = f"{direction.capitalize()} of {form.cleaned_data['amount']:,}원 done."
+            done = DONE_MESSAGES[direction] % {"amount": f"{form.cleaned_data['amount']:,}"}
             form = CashForm(prefix=direction)
     if not wants_fragment(request):
         if done:
@@ -92,7 +101,7 @@ def reset_page(request):
     account = selectors.account_get_open(user=request.user)
     if request.method == "POST":
         if request.POST.get("confirm") != "RESET":
-            messages.error(request, "Type RESET to confirm.")
+            messages.error(request, _("Type RESET to confirm."))
         else:
             try:
                 services.account_reset(user=request.user)
@@ -100,7 +109,7 @@ def reset_page(request):
                 messages.error(request, exc.message)
             else:
                 messages.success(
-                    request, "Your paper account starts again with fresh cash. The old one is closed and kept."
+                    request, _("Your paper account starts again with fresh cash. The old one is closed and kept.")
                 )
                 return redirect("portfolio")
     context = {
@@ -161,7 +170,8 @@ def watchlist_rename(request, watchlist_id: int):
 
 
 def _name_error(form) -> str:
-    return "List name: " + " ".join(form.errors.get("name", ["Give the list a name of at most 50 characters."]))
+    errors = form.errors.get("name", [_("Give the list a name of at most 50 characters.")])
+    return _("List name: %(errors)s") % {"errors": " ".join(errors)}
 
 
 def _watchlist_action(request, action):
@@ -205,4 +215,67 @@ def watchlist_stock_suggestions(request, watchlist_id: int):
     stocks = list(stock_search(query=query)[:8]) if query else []
     return render(
         request, "portfolio/_stock_suggestions.html", {"stocks": stocks, "watchlist_id": watchlist_id, "query": query}
+    )
+
+
+# --- performance: analytics and past accounts (DESIGN.md §13) ----------------
+
+
+def _account_or_404(*, user, account_id: int | None = None, closed: bool = False):
+    try:
+        account = selectors.account_get_for(user=user, account_id=account_id)
+    except ApplicationError as exc:
+        raise Http404(exc.message) from exc
+    if closed and account.is_open:
+        raise Http404(_("You have no such account."))
+    return account
+
+
+@login_required
+def analytics_page(request):
+    period = request.GET.get("period", "1Y")
+    if period not in analytics.PERIOD_DAYS:
+        period = "1Y"
+    series = analytics.equity_series(account=_account_or_404(user=request.user), period=period)
+    metrics = analytics.analytics_data(series)
+    names = dict(
+        Stock.objects.filter(code__in=[row["stock_code"] for row in metrics["by_stock"]]).values_list("code", "name")
+    )
+    for row in metrics["by_stock"]:
+        row["name"] = names.get(row["stock_code"], row["stock_code"])
+    return render(
+        request,
+        "portfolio/analytics.html",
+        {
+            "period": period,
+            "periods": charts.PERIOD_LABELS,
+            "metrics": metrics,
+            "chart": charts.chart_data(series),
+            "months": charts.monthly_returns(series),
+            "csv_query": urlencode({"period": period, "format": "csv"}),
+        },
+    )
+
+
+@login_required
+def accounts_history_page(request):
+    closed = [record for record in selectors.accounts_list(user=request.user) if not record.account.is_open]
+    return render(request, "portfolio/accounts_history.html", {"records": closed})
+
+
+@login_required
+def account_history_detail(request, account_id: int):
+    """One closed account: its curve and its ledger, read-only. Another user's id or the open account is 404."""
+    account = _account_or_404(user=request.user, account_id=account_id, closed=True)
+    series = analytics.equity_series(account=account, period="ALL")
+    page = Paginator(selectors.transactions_list(account=account), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portfolio/account_history_detail.html",
+        {
+            "account": account,
+            "metrics": analytics.analytics_data(series),
+            "chart": charts.chart_data(series),
+            "page": page,
+        },
     )

@@ -29,7 +29,7 @@ def test_holdings_link_to_their_stock_page(client, trader):
 
 def test_deposit_without_htmx_redirects_with_a_message(client, trader):
     response = client.post("/portfolio/deposit/", {"deposit-amount": "1000"}, follow=True)
-    assert "Deposit of 1,000원 done." in response.content.decode()
+    assert "1,000원을 입금했습니다." in response.content.decode()  # Korean, the default
     assert Account.objects.get(user=trader).cash == 10_001_000
 
 

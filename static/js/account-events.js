@@ -4,8 +4,23 @@
   "use strict";
   // gettext/interpolate: the JavaScript catalog (/jsi18n/), loaded by base.html before this script.
   const t = (template, d, extra) =>
-    interpolate(template, { quantity: d.quantity, stock: d.stock_name, reason: d.reason, ...extra }, true);
+    interpolate(template, { quantity: d.quantity, stock: d.stock_name, reason: reason(d.reason), ...extra }, true);
   const buy = (d) => d.side === "BUY";
+  // The reasons trading/services.py stores in English, shown in the page's language (stocking/templatetags/stored_text.py
+  // does the same for pages); anything else is shown as sent.
+  const REASONS = {
+    "canceled by you": pgettext("order reason", "canceled by you"),
+    "replaced (정정)": pgettext("order reason", "replaced (정정)"),
+    "account reset": pgettext("order reason", "account reset"),
+    "day order ended": pgettext("order reason", "day order ended"),
+    "IOC: nothing more fills now": pgettext("order reason", "IOC: nothing more fills now"),
+    "FOK: nothing more fills now": pgettext("order reason", "FOK: nothing more fills now"),
+    "FOK: the whole quantity cannot fill now": pgettext("order reason", "FOK: the whole quantity cannot fill now"),
+    "market order: no more volume at this price": pgettext("order reason", "market order: no more volume at this price"),
+    "not enough cash for the fill at current fees": pgettext("order reason", "not enough cash for the fill at current fees"),
+    "not enough cash when the stop triggered": pgettext("order reason", "not enough cash when the stop triggered"),
+  };
+  const reason = (text) => REASONS[text] || text;
   const TOAST = {
     "order.filled": (d) => {
       const values = { quantity: d.execution.quantity, price: window.StocKing.won(d.execution.price) };
@@ -20,7 +35,7 @@
       }),
     "order.canceled": (d) =>
       (buy(d) ? t(gettext("Canceled: buy %(quantity)s %(stock)s"), d) : t(gettext("Canceled: sell %(quantity)s %(stock)s"), d)) +
-      (d.reason ? ` (${d.reason})` : ""),
+      (d.reason ? ` (${reason(d.reason)})` : ""),
     "order.expired": (d) =>
       buy(d) ? t(gettext("Expired: buy %(quantity)s %(stock)s"), d) : t(gettext("Expired: sell %(quantity)s %(stock)s"), d),
     "order.rejected": (d) =>

@@ -6,7 +6,7 @@ allowed everywhere:
 
 - names and market terms that stay in Latin letters on Korean brokers' screens: StocKing, KOSPI, KOSDAQ, KRX, the
   time-in-force codes GTC, IOC, FOK, and API / REST / JWT / CSV;
-- stock codes such as A005930 (a letter and six digits) and e-mail addresses.
+- stock codes such as A005930 or A0009K0 (with or without the A) and e-mail addresses.
 
 Text that is data rather than interface is skipped where the page marks it with HTML's own `translate="no"`
 attribute (the signed-in username, the "English" button of the language switcher, stock names that have no Korean
@@ -24,7 +24,9 @@ ALLOWED_WORDS = frozenset({"StocKing", "KOSPI", "KOSDAQ", "KRX", "GTC", "IOC", "
 
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-STOCK_CODE = re.compile(r"\b[A-Z]\d{6}\b|\b\d{6}\b")
+# marketdata/codes.py's codes (A + six digits or capitals, as KRX's newer codes such as 0009K0 have) and the six
+# characters pages show without the A
+STOCK_CODE = re.compile(r"\bA[0-9A-Z]{6}\b|\b(?=[0-9A-Z]*[0-9])[0-9A-Z]{6}\b")
 
 # Visible text nodes and visible placeholders, each with a short description of where it is.
 _VISIBLE_TEXT_JS = """

@@ -67,10 +67,12 @@ def test_the_switcher_changes_the_language_and_keeps_the_page(page: Page):
     expect(page.get_by_test_id("stock-row")).to_have_count(1)  # the search kept
     page.goto(f"/stocks/{CODE}/")  # the choice sticks (cookie)
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.wait_for_function("typeof window.gettext === 'function'")  # the catalog is a deferred script
     assert page.evaluate("gettext('Reconnecting…')") == "Reconnecting…"  # the JavaScript catalog follows
     page.get_by_role("button", name="한국어").click()
     expect(page).to_have_url(re.compile(rf"/stocks/{CODE}/$"))
     expect(page.locator("html")).to_have_attribute("lang", "ko")
+    page.wait_for_function("typeof window.gettext === 'function'")
     assert page.evaluate("gettext('Reconnecting…')") == "다시 연결 중…"
     expect(page.locator("[data-live-status]")).to_have_attribute("data-connected-label", "모의 시세")
     expect(page.get_by_test_id("stock-change")).to_have_text("-500원 (-0.99%)")
