@@ -15,8 +15,10 @@ from django.views.decorators.http import require_POST
 from kernel.errors import ApplicationError
 from kernel.htmx import wants_fragment
 from marketdata import views as market_views
+from portfolio import analytics, charts
 from portfolio.selectors import account_get_open, portfolio_summary
 from stocking.services import user_login_name, user_register
+from trading.selectors import executions_list, orders_list
 
 
 class SignupForm(UserCreationForm):
@@ -79,7 +81,18 @@ def logout_view(request):
 @login_required
 def dashboard(request):
     account = account_get_open(user=request.user)
-    context = {"summary": portfolio_summary(account=account)}
+    summary = portfolio_summary(account=account)
+    series = analytics.equity_series(account=account, period="ALL")
+    context = {
+        "summary": summary,
+        "metrics": analytics.analytics_data(series),
+        "day_pnl": charts.day_profit_loss(series),
+        "by_stock": charts.allocation_by_stock(summary),
+        "by_sector": charts.allocation_by_sector(summary),
+        "working_orders": list(orders_list(account=account, status="WORKING")[:10]),
+        "recent_fills": list(executions_list(account=account)[:10]),
+        "periods": [(code, label) for code, label in charts.PERIOD_LABELS if code != "6M"],
+    }
     if not wants_fragment(request):  # the account refresh swaps only the account cards
         context.update(
             index_cards=market_views.index_cards(),
