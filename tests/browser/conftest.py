@@ -143,6 +143,9 @@ def daphne_url(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
         "REDIS_URL": settings.REDIS_URL,
         "PYTHONPATH": str(ROOT),
         "LOG_LEVEL": "WARNING",
+        # each test makes its stocks anew (new ids for the same codes): this long-lived process must not serve the
+        # last test's from its per-process stock cache (an order on a deleted stock id fails its foreign key)
+        "STOCK_CACHE_SECONDS": "0",
     }
     log_path = tmp_path_factory.mktemp("daphne") / "daphne.log"
     with open(log_path, "wb") as log:
