@@ -4,10 +4,13 @@ reset moves the old curve to the past-accounts page."""
 
 import json
 import re
+from decimal import Decimal
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
+from marketdata.calendar import seoul_today
+from marketdata.models import MarketIndex, MarketIndexDay
 from portfolio import analytics
 from portfolio.analytics import snapshots_seed_demo
 from portfolio.models import Account
@@ -29,6 +32,12 @@ def _korean(settings, tmp_path):
 
 @pytest.fixture
 def seeded(user):
+    """20 days of demo history beside KOSPI, whose close today is 2,600."""
+    kospi, _ = MarketIndex.objects.get_or_create(code="KOSPI", defaults={"name": "코스피"})
+    close = Decimal(2600)
+    MarketIndexDay.objects.create(
+        index=kospi, date=seoul_today(timezone.now()), open=close, high=close, low=close, close=close
+    )
     account = account_get_open(user=user)
     assert snapshots_seed_demo(account=account, days=20) == 20
     return account
@@ -66,9 +75,7 @@ def test_the_dashboard_shows_the_curve_and_key_metrics_in_korean(client, user, s
     assert 'data-testid="movers"' in html  # the market parts stay
 
 
-def test_the_dashboard_shows_holdings_allocation_by_sector_and_open_orders(client, user, samsung, store_price):
-    from decimal import Decimal
-
+def test_the_dashboard_shows_allocation_by_stock_and_by_sector(client, user, samsung, store_price):
     from portfolio.services import holding_apply_buy
     from portfolio.unit_of_work import AccountUnitOfWork
 
@@ -99,6 +106,7 @@ def test_the_analytics_page_shows_every_metric_the_charts_data_and_csv_links(cli
     expected = analytics.analytics_data(series)
     assert _metric(html, "twr") == signed_pct(expected["time_weighted_return_pct"])
     assert _metric(html, "annualized") == signed_pct(expected["annualized_return_pct"])
+    assert expected["benchmark"]["return_pct"] is not None
     assert _metric(html, "benchmark") == signed_pct(expected["benchmark"]["return_pct"])
     assert _metric(html, "excess") == signed_pct(expected["excess_return_pct"])
     for name in ("win-rate", "profit-factor", "average-win", "average-loss", "best", "worst"):
