@@ -5,6 +5,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext
@@ -116,3 +117,22 @@ class BodylessAction:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         request.data  # noqa: B018 - parsing it is the check
+
+
+_FORM_INTEGER_TEXT = re.compile(r"-?[0-9]{1,18}", re.ASCII)
+
+
+class AsciiIntegerField(forms.IntegerField):
+    """A page form's whole number in plain ASCII digits (StrictIntegerField's rule, for Django forms).
+
+    Django's IntegerField runs int() on the text, which takes "１０" (fullwidth), "١٠" (Arabic-Indic), "1_0" and
+    "10.0"; a Korean IME types fullwidth digits easily, and none of them is what the field shows back.
+    """
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not _FORM_INTEGER_TEXT.fullmatch(text):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(text)

@@ -3,13 +3,13 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kernel.fields import DAY_BOUNDS, MAX_WON, visible_text
+from kernel.fields import DAY_BOUNDS, MAX_WON, AsciiIntegerField, visible_text
 from marketdata.codes import normalize_stock_code
 from portfolio.models import TransactionType
 
 
 class CashForm(forms.Form):
-    amount = forms.IntegerField(
+    amount = AsciiIntegerField(
         min_value=1,
         max_value=int(MAX_WON),
         widget=forms.NumberInput(attrs={"placeholder": _("e.g. 1000000"), "step": 1, "inputmode": "numeric"}),

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from kernel.errors import ApplicationError
+from kernel.fields import AsciiIntegerField
 from kernel.htmx import wants_fragment
 from marketdata.krx import price_limits
 from marketdata.prices import latest_price
@@ -29,11 +30,11 @@ QUANTITY_PRESETS = (("0.1", "10%"), ("0.25", "25%"), ("0.5", "50%"), ("1", _("Ma
 class OrderReplaceForm(forms.Form):
     """정정: what to change on a working order; an empty field keeps the order's value."""
 
-    quantity = forms.IntegerField(
+    quantity = AsciiIntegerField(
         min_value=1, max_value=settings.ORDER_MAX_QUANTITY, required=False, label=_("Quantity")
     )
-    limit_price = forms.IntegerField(min_value=1, required=False, label=_("Limit price"))
-    stop_price = forms.IntegerField(min_value=1, required=False, label=_("Stop price"))
+    limit_price = AsciiIntegerField(min_value=1, required=False, label=_("Limit price"))
+    stop_price = AsciiIntegerField(min_value=1, required=False, label=_("Stop price"))
 
 
 def _stock_or_404(code: str):
