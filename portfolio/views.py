@@ -8,11 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from kernel.errors import ApplicationError
+from kernel.errors import ApplicationError, ConflictError
 from kernel.htmx import wants_fragment
 from marketdata.codes import is_stock_code
 from marketdata.models import Stock
@@ -20,6 +22,7 @@ from marketdata.selectors import stock_get, stock_search
 from payments.selectors import user_is_premium
 from portfolio import analytics, charts, selectors, services
 from portfolio.forms import CashForm, LedgerFilterForm, WatchlistForm
+from portfolio.pages import open_account_required
 
 # what the page says after a cash move (lazy: the request's language decides when it is formatted)
 DONE_MESSAGES = {
@@ -29,7 +32,10 @@ DONE_MESSAGES = {
 
 
 @login_required
+@open_account_required
 def portfolio_page(request):
+    if request.method == "POST" and request.POST.get("action") == "open-account":
+        return _open_account(request)
     summary = selectors.portfolio_summary(account=selectors.account_get_open(user=request.user))
     return render(
         request,
@@ -38,8 +44,23 @@ def portfolio_page(request):
     )
 
 
+def _open_account(request):
+    """The no-account page's button: open one (a second press finds it open) and go back to the page it came from."""
+    try:
+        services.account_open(user=request.user)
+    except ConflictError:
+        pass  # already open: opened in another tab, or the button pressed twice
+    else:
+        messages.success(request, _("Your paper account is open. Happy trading!"))
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=False):
+        next_url = reverse("portfolio")
+    return redirect(next_url)
+
+
 @login_required
 @require_POST
+@open_account_required
 def cash_move(request, direction: str):
     """Deposit or withdraw from the portfolio page; htmx swaps the cash panel, errors inline."""
     service = {"deposit": services.account_deposit, "withdraw": services.account_withdraw}[direction]
@@ -66,6 +87,7 @@ def cash_move(request, direction: str):
 
 
 @login_required
+@open_account_required
 def ledger_page(request):
     form = LedgerFilterForm(request.GET or None)
     account = selectors.account_get_open(user=request.user)
@@ -97,6 +119,7 @@ def ledger_page(request):
 
 
 @login_required
+@open_account_required
 def reset_page(request):
     account = selectors.account_get_open(user=request.user)
     if request.method == "POST":

@@ -16,6 +16,7 @@ from kernel.errors import ApplicationError
 from kernel.htmx import wants_fragment
 from marketdata import views as market_views
 from portfolio import analytics, charts
+from portfolio.pages import open_account_required
 from portfolio.selectors import account_get_open, portfolio_summary
 from stocking.services import user_login_name, user_register
 from trading.selectors import executions_list, orders_list
@@ -79,6 +80,7 @@ def logout_view(request):
 
 
 @login_required
+@open_account_required
 def dashboard(request):
     account = account_get_open(user=request.user)
     summary = portfolio_summary(account=account)

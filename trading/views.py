@@ -18,6 +18,7 @@ from marketdata.krx import price_limits
 from marketdata.prices import latest_price
 from marketdata.selectors import StockNotFound, stock_get
 from portfolio.models import Holding
+from portfolio.pages import open_account_required
 from portfolio.selectors import account_get_open
 from trading import selectors
 from trading.forms import OrderTicketForm
@@ -74,6 +75,7 @@ def _stock_orders_context(account, stock) -> dict:
 
 
 @login_required
+@open_account_required
 def order_ticket(request, code: str):
     stock = _stock_or_404(code)
     form = OrderTicketForm(initial={"side": request.GET.get("side", "BUY")})
@@ -82,6 +84,7 @@ def order_ticket(request, code: str):
 
 @login_required
 @require_POST
+@open_account_required
 def order_ticket_submit(request, code: str):
     stock = _stock_or_404(code)
     form = OrderTicketForm(request.POST)
@@ -126,12 +129,14 @@ def _orders_context(request):
 
 
 @login_required
+@open_account_required
 def orders_page(request):
     template = "trading/_orders_live.html" if wants_fragment(request) else "trading/orders.html"
     return render(request, template, _orders_context(request))
 
 
 @login_required
+@open_account_required
 def stock_orders(request, code: str):
     """The stock page's working orders of this stock, each with 정정 and 취소 (refreshed on account events)."""
     stock = _stock_or_404(code)
@@ -158,6 +163,7 @@ def _working_orders_response(request, *, error=None, replace=None):
 
 @login_required
 @require_POST
+@open_account_required
 def order_cancel_view(request, order_id: int):
     error = None
     try:
@@ -169,6 +175,7 @@ def order_cancel_view(request, order_id: int):
 
 @login_required
 @require_POST
+@open_account_required
 def order_replace_view(request, order_id: int):
     """정정 from a page: order_replace (atomic cancel-and-replace); errors go next to the order's form."""
     form = OrderReplaceForm(request.POST)
