@@ -14,23 +14,38 @@ move no money. Metric definitions follow empyrical/quantstats on the same daily 
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from marketdata.calendar import SEOUL, is_trading_day, seoul_today
 from marketdata.indices import latest_index_values
-from marketdata.models import Candle, MarketIndexDay, Stock
+from marketdata.models import Candle, MarketIndex, MarketIndexDay, Stock
 from marketdata.prices import latest_prices
 from portfolio.models import Account, EquitySnapshot, Holding, Transaction, TransactionType
 from portfolio.selectors import portfolio_summary
@@ -44,6 +59,10 @@ TRADE_TYPES = (TransactionType.BUY, TransactionType.SELL)
 PERIOD_DAYS: dict[str, int | None] = {"1W": 7, "1M": 30, "3M": 91, "6M": 182, "1Y": 365, "ALL": None}
 SNAPSHOT_BATCH_SIZE = 1000
 UNIQUE_DAY = ["account", "date"]
+# The cached part of an answer is keyed by everything it reads, today included, so an entry is never wrong, only
+# unused; a day is as long as one can be of use.
+PAST_CACHE_SECONDS = 24 * 3600
+PAST_CACHE_VERSION = 1
 
 
 def day_start(day: date) -> datetime:
@@ -133,33 +152,56 @@ class EquityPoint:
     market_value: Decimal = ZERO
 
 
-@dataclass
 class EquitySeries:
-    """The period's points (the last one today's live value for an open account) and the point before them."""
+    """The period's points (the last one today's live value for an open account) and the point before them.
 
-    account: Account
-    period: str
-    base: EquityPoint | None  # the last snapshot before the period; None when the account started inside it
-    points: list[EquityPoint]
-    benchmark_base: Decimal | None
-    returns: list[float] = field(init=False)
+    The days before today come from the cache when they can (see `equity_series`): their returns, first and last
+    points and flows at once, the points themselves only when something reads `points` (a chart, the history)."""
 
-    def __post_init__(self):
-        self.returns = []
-        previous = self.base.equity if self.base else None
-        for point in self.points:
-            self.returns.append(daily_return(previous, point.equity, point.net_flow))
-            previous = point.equity
+    def __init__(
+        self,
+        *,
+        account: Account,
+        period: str,
+        base: EquityPoint | None,  # the last snapshot before the period; None when the account started inside it
+        points: list[EquityPoint] | None = None,
+        benchmark_base: Decimal | None,
+        past: _PastSummary | None = None,
+        live: EquityPoint | None = None,
+        load_past_points: Callable[[], list[EquityPoint]] | None = None,
+        cache_key: str | None = None,
+    ):
+        self.account, self.period, self.base, self.benchmark_base = account, period, base, benchmark_base
+        self.cache_key = cache_key  # what the cached parts of its answers are stored under
+        self.trades: _Trades | None = None  # the ledger's part, when the cache had it
+        if past is None:  # built from its points
+            past = _PastSummary.of(base, points or [])
+            self._points: list[EquityPoint] | None = list(points or [])
+        else:
+            self._points = None
+            self._load_past_points = load_past_points
+            self._live = live
+        self.returns = list(past.returns)
+        self.first, self.last, self.net_flow = past.first, past.last, past.net_flow
+        if live is not None:
+            previous = past.last or base
+            self.returns.append(daily_return(previous.equity if previous else None, live.equity, live.net_flow))
+            self.first, self.last, self.net_flow = self.first or live, live, self.net_flow + live.net_flow
+
+    @property
+    def points(self) -> list[EquityPoint]:
+        if self._points is None:
+            self._points = self._load_past_points() + ([self._live] if self._live is not None else [])
+        return self._points
 
     @property
     def base_value(self) -> Decimal | None:
         """The equity the chain starts from: the day before the period, or what the account's first day paid in."""
         if self.base is not None:
             return self.base.equity
-        if not self.points:
+        if self.first is None:
             return None
-        first = self.points[0]
-        return first.net_flow if first.net_flow > 0 else first.equity
+        return self.first.net_flow if self.first.net_flow > 0 else self.first.equity
 
     def cumulative_pcts(self) -> list[float]:
         wealth, out = 1.0, []
@@ -174,27 +216,153 @@ class EquitySeries:
         return float(point.benchmark_close / self.benchmark_base - 1) * 100
 
 
+@dataclass(frozen=True)
+class _PastSummary:
+    """What the metrics need from days before today (all of a closed account's days): cached, a few hundred bytes
+    of floats beside the points' kilobytes."""
+
+    returns: list[float]
+    first: EquityPoint | None
+    last: EquityPoint | None
+    net_flow: Decimal
+
+    @classmethod
+    def of(cls, base: EquityPoint | None, points: list[EquityPoint]) -> _PastSummary:
+        return cls(
+            returns=_chain_returns(base, points),
+            first=points[0] if points else None,
+            last=points[-1] if points else None,
+            net_flow=sum((p.net_flow for p in points), ZERO),
+        )
+
+
+def _chain_returns(base: EquityPoint | None, points) -> list[float]:
+    returns = []
+    previous = base.equity if base else None
+    for point in points:
+        returns.append(daily_return(previous, point.equity, point.net_flow))
+        previous = point.equity
+    return returns
+
+
+def _benchmark_closes() -> QuerySet:
+    return MarketIndexDay.objects.filter(index__code=BENCHMARK_CODE).order_by("-date").values_list("close", flat=True)
+
+
 def _benchmark_close_on(day: date) -> Decimal | None:
     """KOSPI's close of `day` or the last one before it (the shipped daily history)."""
-    return (
-        MarketIndexDay.objects.filter(index__code=BENCHMARK_CODE, date__lte=day)
-        .order_by("-date")
-        .values_list("close", flat=True)
-        .first()
-    )
+    return _benchmark_closes().filter(date__lte=day).first()
 
 
-def benchmark_close_now(today: date) -> Decimal | None:
-    """KOSPI now: the live value (Redis) when it is today's, else the last daily close."""
+def benchmark_close_now(today: date, last_close: Decimal | None | Literal[False] = False) -> Decimal | None:
+    """KOSPI now: the live value (Redis) when it is today's, else the last daily close (`last_close` when the
+    caller has read it already)."""
     quote = latest_index_values([BENCHMARK_CODE]).get(BENCHMARK_CODE)
     if quote is not None and seoul_today(quote.received_at) == today:
         return quote.price
-    return _benchmark_close_on(today)
+    return _benchmark_close_on(today) if last_close is False else last_close
 
 
-def _live_point(account: Account, today: date) -> EquityPoint:
-    """Today at live prices, valued like the portfolio page (a fresh quote, else the last fill price): two queries
-    and one Redis round trip."""
+@dataclass(frozen=True)
+class _Stamp:
+    """What an account's answer reads besides its holdings and live prices, in one query: the newest ledger row and
+    the snapshots' count and last write (which name the cached part), today's flows, KOSPI's last close and its
+    close before the period's first snapshot (the benchmark's base when the account started inside the period)."""
+
+    last_ledger_row: int | None
+    snapshots: int | None
+    snapshots_updated_at: str | None
+    net_flow_today: Decimal | None
+    benchmark_today: Decimal | None
+    benchmark_before_first: Decimal | None
+
+
+def _past_snapshots(account: Account, period: str, today: date) -> QuerySet:
+    """The period's snapshots that are not today's live point: before today for an open account (today is valued
+    live), up to today for a closed one."""
+    snapshots = EquitySnapshot.objects.filter(account_id=account.pk)
+    snapshots = snapshots.filter(date__lt=today) if account.is_open else snapshots.filter(date__lte=today)
+    days = PERIOD_DAYS[period]
+    return snapshots if days is None else snapshots.filter(date__gt=today - timedelta(days=days))
+
+
+@functools.cache
+def _stamp_sql(vendor: str, is_open: bool, whole_history: bool) -> str:
+    """The statement `_stamp` runs, per database and shape: identifiers from the models, every value a parameter."""
+    q = connection.ops.quote_name
+    ledger, snapshots = q(Transaction._meta.db_table), q(EquitySnapshot._meta.db_table)
+    index_days, indices = q(MarketIndexDay._meta.db_table), q(MarketIndex._meta.db_table)
+    won = BigIntegerField().cast_db_type(connection)
+    date, close = q("date"), q("close")
+    # The first snapshot that is not today's live point (as _past_snapshots reads them); KOSPI's base is the close
+    # before it.
+    before = "<" if is_open else "<="
+    first_day = f"SELECT MIN({date}) FROM {snapshots} WHERE account_id = %s AND {date} {before} %s"  # noqa: S608
+    if not whole_history:
+        first_day += f" AND {date} > %s"
+    # A close has two decimals: read as a whole number of hundredths (SQLite may hold it as a float).
+    kospi = (
+        f"SELECT CAST(ROUND(d.{close} * 100) AS {won}) FROM {index_days} d INNER JOIN {indices} i"  # noqa: S608
+        f" ON i.id = d.index_id WHERE i.code = %s AND d.{date} {{}} ORDER BY d.{date} DESC LIMIT 1"
+    )
+    flow_types = ", ".join(["%s"] * len(FLOW_TYPES))
+    return (
+        f"SELECT (SELECT MAX(id) FROM {ledger} WHERE account_id = %s),"  # noqa: S608
+        f" (SELECT COUNT(*) FROM {snapshots} WHERE account_id = %s),"
+        f" (SELECT MAX(updated_at) FROM {snapshots} WHERE account_id = %s),"
+        f" (SELECT CAST(SUM(amount) AS {won}) FROM {ledger}"
+        f" WHERE account_id = %s AND transaction_type IN ({flow_types}) AND created_at >= %s),"
+        f" ({kospi.format('<= %s')}),"
+        f" ({kospi.format(f'< COALESCE(({first_day}), %s)')})"
+    )
+
+
+def _stamp(account: Account, period: str, today: date) -> _Stamp:
+    """One statement of scalar subqueries, each an index lookup. Written as SQL: built through the ORM, these six
+    subqueries cost more Python per request than the rest of a cached answer."""
+    ops = connection.ops
+    days = PERIOD_DAYS[period]
+    today_param = ops.adapt_datefield_value(today)
+    sql = _stamp_sql(connection.vendor, bool(account.is_open), days is None)
+    since = [] if days is None else [ops.adapt_datefield_value(today - timedelta(days=days))]
+    params = [
+        *[account.pk] * 4,
+        *FLOW_TYPES,
+        ops.adapt_datetimefield_value(day_start(today)),
+        BENCHMARK_CODE,
+        today_param,
+        BENCHMARK_CODE,
+        account.pk,
+        today_param,
+        *since,
+        today_param,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        last_row, count, updated_at, flow, close_today, close_before_first = cursor.fetchone()
+    return _Stamp(
+        last_ledger_row=last_row,
+        snapshots=count,
+        snapshots_updated_at=None if updated_at is None else str(updated_at),
+        net_flow_today=None if flow is None else Decimal(flow),
+        benchmark_today=None if close_today is None else Decimal(close_today).scaleb(-2),
+        benchmark_before_first=None if close_before_first is None else Decimal(close_before_first).scaleb(-2),
+    )
+
+
+def _cache_key(account: Account, period: str, today: date, stamp: _Stamp) -> str:
+    """Everything the cached part reads: the account (and its opening, so a rebuilt database never meets an old
+    entry), whether it is open, the period, today, the newest ledger row and the snapshots' count and last write."""
+    updated = (stamp.snapshots_updated_at or "-").replace(" ", "T")
+    return (
+        f"analytics:{PAST_CACHE_VERSION}:{account.pk}:{account.opened_at.isoformat()}:{int(bool(account.is_open))}:"
+        f"{period}:{today.isoformat()}:{stamp.last_ledger_row}:{stamp.snapshots}:{updated}"
+    )
+
+
+def _live_point(account: Account, today: date, stamp: _Stamp) -> EquityPoint:
+    """Today at live prices, valued like the portfolio page (a fresh quote, else the last fill price): one query
+    and two Redis round trips."""
     holdings = list(account.holdings.filter(quantity__gt=0).values_list("stock__code", "quantity", "last_fill_price"))
     quotes = latest_prices(code for code, _, _ in holdings)
     market_value = ZERO
@@ -202,14 +370,11 @@ def _live_point(account: Account, today: date) -> EquityPoint:
         quote = quotes.get(code)
         price = quote.price if quote is not None and quote.is_fresh() else last_fill
         market_value += (price or ZERO) * quantity
-    flow = account.transactions.filter(transaction_type__in=FLOW_TYPES, created_at__gte=day_start(today)).aggregate(
-        total=Sum("amount")
-    )["total"]
     return EquityPoint(
         date=today,
         equity=account.cash + market_value,
-        net_flow=flow or ZERO,
-        benchmark_close=benchmark_close_now(today),
+        net_flow=stamp.net_flow_today or ZERO,
+        benchmark_close=benchmark_close_now(today, stamp.benchmark_today),
         cash=account.cash,
         market_value=market_value,
     )
@@ -223,34 +388,77 @@ def _points(snapshots) -> list[EquityPoint]:
     return [EquityPoint(day, Decimal(equity), Decimal(flow), close) for day, equity, flow, close in rows]
 
 
-def equity_series(*, account: Account, period: str, today: date | None = None) -> EquitySeries:
-    """The account's snapshots in the period plus, for an open account, today valued at live prices."""
-    today = today or seoul_today(timezone.now())
+def _past_days(account: Account, period: str, today: date) -> tuple[EquityPoint | None, list[EquityPoint]]:
+    """The point before the period (None when the account started inside it) and the period's points before today
+    (up to today for a closed account)."""
     days = PERIOD_DAYS[period]
-    snapshots = account.snapshots.filter(date__lte=today)
-    base = None
-    if days is not None:
-        start = today - timedelta(days=days)
-        # One read usually finds the day before the period too (a trading day is rarely two weeks away).
-        points = _points(snapshots.filter(date__gt=start - timedelta(days=14)).order_by("date"))
-        before = [p for p in points if p.date <= start]
-        if not before:
-            before = _points(snapshots.filter(date__lte=start).order_by("-date")[:1])
-        base = before[-1] if before else None
-        points = [p for p in points if p.date > start]
+    if days is None:
+        return None, _points(_past_snapshots(account, period, today).order_by("date"))
+    start = today - timedelta(days=days)
+    # One read usually finds the day before the period too (a trading day is rarely two weeks away).
+    window = _points(
+        _past_snapshots(account, "ALL", today).filter(date__gt=start - timedelta(days=14)).order_by("date")
+    )
+    before = [p for p in window if p.date <= start]
+    if not before:
+        before = _points(EquitySnapshot.objects.filter(account_id=account.pk, date__lte=start).order_by("-date")[:1])
+    return (before[-1] if before else None), [p for p in window if p.date > start]
+
+
+def _packed(points: list[EquityPoint]) -> list[tuple]:
+    """Points as plain tuples: a year of them unpickles in a fraction of the dataclasses' time."""
+    return [(p.date, int(p.equity), int(p.net_flow), p.benchmark_close) for p in points]
+
+
+def _unpacked(rows: list[tuple]) -> list[EquityPoint]:
+    return [EquityPoint(day, Decimal(equity), Decimal(flow), close) for day, equity, flow, close in rows]
+
+
+def equity_series(*, account: Account, period: str, today: date | None = None) -> EquitySeries:
+    """The account's snapshots in the period plus, for an open account, today valued at live prices.
+
+    The days before today change once a day: what they give (the point before the period, the returns, and for
+    the analytics the ledger's trades) is cached under a key made of everything it reads (the account, whether it
+    is open, the period, today, the newest ledger row, the snapshots' count and last write), so a fill, a deposit,
+    a snapshot or a new day makes a new entry and an old one is never read. With the cache warm: two queries (the
+    key's, the holdings) and three Redis round trips; the points themselves only when `points` is read."""
+    today = today or seoul_today(timezone.now())
+    stamp = _stamp(account, period, today)
+    key = _cache_key(account, period, today, stamp)
+    cached = cache.get_many([key, f"{key}:trades"])
+    past_points: list[EquityPoint] | None = None
+    if key in cached:
+        base, summary = cached[key]
     else:
-        points = _points(snapshots.order_by("date"))
-    if account.is_open:
-        points = [p for p in points if p.date != today]
-        points.append(_live_point(account, today))
+        base, past_points = _past_days(account, period, today)
+        summary = _PastSummary.of(base, past_points)
+        cache.set_many({key: (base, summary), f"{key}:points": _packed(past_points)}, PAST_CACHE_SECONDS)
+
+    def load_past_points() -> list[EquityPoint]:
+        if past_points is not None:
+            return past_points
+        rows = cache.get(f"{key}:points")
+        return _unpacked(rows) if rows is not None else _past_days(account, period, today)[1]
+
+    live = _live_point(account, today, stamp) if account.is_open else None
     if base is not None:
         benchmark_base = base.benchmark_close
-    elif points:
-        before = points[0].date - timedelta(days=1)
-        benchmark_base = _benchmark_close_on(before) or points[0].benchmark_close
+    elif summary.first is not None or live is not None:
+        benchmark_base = stamp.benchmark_before_first or (summary.first or live).benchmark_close
     else:
         benchmark_base = None
-    return EquitySeries(account=account, period=period, base=base, points=points, benchmark_base=benchmark_base)
+    series = EquitySeries(
+        account=account,
+        period=period,
+        base=base,
+        benchmark_base=benchmark_base,
+        past=summary,
+        live=live,
+        load_past_points=load_past_points,
+        cache_key=key,
+    )
+    series.trades = cached.get(f"{key}:trades")
+    return series
 
 
 def history_data(series: EquitySeries) -> dict:
@@ -323,43 +531,94 @@ def _trade_rows(series: EquitySeries):
     return rows
 
 
-def _by_stock(rows) -> list[dict]:
-    """Per stock: realized P&L of its sells, fees, taxes, executions and traded value, summed by the database."""
+@dataclass(frozen=True)
+class _Trades:
+    """The ledger's part of an answer: trade statistics and the per-stock table (cached like the past days)."""
+
+    stats: TradeStats
+    realized_pnl: Decimal
+    fees_paid: Decimal
+    taxes_paid: Decimal
+    turnover: Decimal
+    by_stock: list[dict]
+
+
+def _trades(rows) -> _Trades:
+    """Per stock, summed by the database in one query: realized P&L, fees, taxes, executions and traded value, and
+    its sells' wins, losses, their sums, best and worst, from which the trade statistics are put together exactly
+    as `trade_statistics` makes them from each sell."""
     won = BigIntegerField()
     sells = Q(transaction_type=TransactionType.SELL)
-    return list(
+    wins = sells & Q(realized_pnl__gt=0)
+    losses = sells & Q(realized_pnl__lt=0)
+    realized = Coalesce("realized_pnl", ZERO)  # a sell without a figure counts as 0, neither a win nor a loss
+    per_stock = list(
         rows.values(stock_code=F("stock__code"))
         .annotate(
-            realized_pnl=Cast(Coalesce(Sum("realized_pnl", filter=sells), ZERO), won),
+            sells=Count("id", filter=sells),
+            wins=Count("id", filter=wins),
+            losses=Count("id", filter=losses),
+            gross_win=Cast(Coalesce(Sum("realized_pnl", filter=wins), ZERO), won),
+            gross_loss=Cast(Coalesce(Sum("realized_pnl", filter=losses), ZERO), won),
+            best=Cast(Max(realized, filter=sells), won),
+            worst=Cast(Min(realized, filter=sells), won),
             fees=Cast(Sum("commission"), won),
             taxes=Cast(Sum("tax"), won),
             trades=Count("id"),
             traded_value=Cast(Sum(F("price") * F("quantity")), won),
+            # Last: the name hides the column from the annotations after it.
+            realized_pnl=Cast(Coalesce(Sum("realized_pnl", filter=sells), ZERO), won),
         )
         .order_by("stock_code")
     )
+    sold = [row for row in per_stock if row["sells"]]
+    sell_count = sum(row["sells"] for row in sold)
+    win_count = sum(row["wins"] for row in sold)
+    loss_count = sum(row["losses"] for row in sold)
+    gross_win = Decimal(sum(row["gross_win"] for row in sold))
+    gross_loss = -Decimal(sum(row["gross_loss"] for row in sold))
+    stats = TradeStats(
+        sells=sell_count,
+        wins=win_count,
+        losses=loss_count,
+        win_rate_pct=round(win_count / sell_count * 100, 4) if sell_count else None,
+        profit_factor=round(float(gross_win / gross_loss), 4) if gross_loss > 0 else None,
+        average_win=(gross_win / win_count).quantize(Decimal(1)) if win_count else None,
+        average_loss=(-gross_loss / loss_count).quantize(Decimal(1)) if loss_count else None,
+        best=Decimal(max(row["best"] for row in sold)) if sold else None,
+        worst=Decimal(min(row["worst"] for row in sold)) if sold else None,
+    )
+    by_stock = [
+        {key: row[key] for key in ("stock_code", "realized_pnl", "fees", "taxes", "trades")} for row in per_stock
+    ]
+    return _Trades(
+        stats=stats,
+        realized_pnl=Decimal(sum(row["realized_pnl"] for row in per_stock)),
+        fees_paid=Decimal(sum(row["fees"] for row in per_stock)),
+        taxes_paid=Decimal(sum(row["taxes"] for row in per_stock)),
+        turnover=Decimal(sum(row["traded_value"] or 0 for row in per_stock)),
+        by_stock=by_stock,
+    )
+
+
+def _series_trades(series: EquitySeries) -> _Trades:
+    """The series' trades: what equity_series found in the cache (its key holds the newest ledger row), else read
+    and cached."""
+    if series.trades is None:
+        series.trades = _trades(_trade_rows(series))
+        if series.cache_key is not None:
+            cache.set(f"{series.cache_key}:trades", series.trades, PAST_CACHE_SECONDS)
+    return series.trades
 
 
 def analytics_data(series: EquitySeries) -> dict:
     """The body of GET portfolio/analytics: every §13 metric over the series' days and the ledger's trades."""
     returns = series.returns
-    first, last = (series.points[0], series.points[-1]) if series.points else (None, None)
+    first, last, net_flow = series.first, series.last, series.net_flow
     starting = series.base.equity if series.base else (ZERO if first else None)
-    net_flow = sum((p.net_flow for p in series.points), ZERO)
     twr = cumulative_return(returns)
     benchmark = series.benchmark_pct(last) if last else None
-    trade_rows = _trade_rows(series)
-    realized = [
-        Decimal(pnl)
-        for pnl in trade_rows.filter(transaction_type=TransactionType.SELL).values_list(
-            Cast(Coalesce("realized_pnl", ZERO), BigIntegerField()), flat=True
-        )
-    ]
-    by_stock = _by_stock(trade_rows)
-    fees = Decimal(sum(row["fees"] for row in by_stock))
-    taxes = Decimal(sum(row["taxes"] for row in by_stock))
-    turnover = Decimal(sum(row.pop("traded_value") or 0 for row in by_stock))
-    trades = trade_statistics(realized)
+    trades = _series_trades(series)
     twr_pct = _pct(twr)
     benchmark_pct = _round(benchmark, 4)
     return {
@@ -378,12 +637,12 @@ def analytics_data(series: EquitySeries) -> dict:
         "sharpe_ratio": _round(sharpe_ratio(returns, risk_free_daily()), 4),
         "benchmark": {"code": BENCHMARK_CODE, "return_pct": benchmark_pct},
         "excess_return_pct": None if twr_pct is None or benchmark_pct is None else round(twr_pct - benchmark_pct, 4),
-        "trades": trades.__dict__,
-        "realized_pnl": sum(realized, ZERO),
-        "fees_paid": fees,
-        "taxes_paid": taxes,
-        "turnover": turnover,
-        "by_stock": by_stock,
+        "trades": dict(trades.stats.__dict__),
+        "realized_pnl": trades.realized_pnl,
+        "fees_paid": trades.fees_paid,
+        "taxes_paid": trades.taxes_paid,
+        "turnover": trades.turnover,
+        "by_stock": [dict(row) for row in trades.by_stock],
     }
 
 
