@@ -4,6 +4,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from kernel.admin_columns import won_column
 from kernel.errors import ApplicationError
 from payments.forms import RefundForm
 from payments.models import Payment, PaymentStatus, ProcessedWebhook, Product, Subscription
@@ -14,7 +15,7 @@ from payments.services import payment_refund
 class ProductAdmin(admin.ModelAdmin):
     """The catalogue: a price change applies to payments prepared afterwards, never to earlier ones."""
 
-    list_display = ["code", "name", "price", "currency", "period_days", "is_active", "position"]
+    list_display = ["code", "name", won_column(Product, "price"), "currency", "period_days", "is_active", "position"]
     list_filter = ["is_active"]
     search_fields = ["code", "name"]
 
@@ -72,7 +73,16 @@ def refund_payments(modeladmin, request, queryset):
 class PaymentAdmin(admin.ModelAdmin):
     """Payments change only through PortOne and the services: every field is read-only here."""
 
-    list_display = ["payment_id", "user", "product", "amount", "currency", "status", "created_at", "paid_at"]
+    list_display = [
+        "payment_id",
+        "user",
+        "product",
+        won_column(Payment, "amount"),
+        "currency",
+        "status",
+        "created_at",
+        "paid_at",
+    ]
     list_filter = ["status", "product", "currency", "created_at"]
     search_fields = ["=payment_id", "=transaction_id", "user__username", "user__email"]
     list_select_related = ["user", "product"]

@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kernel.admin_columns import won_column
 from kernel.errors import ApplicationError
 from kernel.fields import MAX_WON
 from portfolio.models import Account, AccountEvent, Holding, Transaction, Watchlist, WatchlistItem
@@ -80,7 +81,10 @@ class HoldingInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "cash", "reserved_cash", "starting_cash", "is_open", "opened_at", "closed_at"]
+    list_display = [
+        "id", "user", won_column(Account, "cash"), won_column(Account, "reserved_cash"),
+        won_column(Account, "starting_cash"), "is_open", "opened_at", "closed_at",
+    ]  # fmt: skip
     list_filter = ["is_open", "opened_at"]
     search_fields = ["user__username", "user__email", "=id"]
     readonly_fields = ["user", "cash", "reserved_cash", "starting_cash", "opened_at", "closed_at", "is_open"]
@@ -98,8 +102,9 @@ class AccountAdmin(admin.ModelAdmin):
 @admin.register(Transaction)
 class TransactionAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "created_at", "account", "transaction_type", "stock", "quantity", "price", "amount",
-        "commission", "tax", "cash_balance_after",
+        "id", "created_at", "account", "transaction_type", "stock", "quantity", won_column(Transaction, "price"),
+        won_column(Transaction, "amount"), won_column(Transaction, "commission"), won_column(Transaction, "tax"),
+        won_column(Transaction, "cash_balance_after"),
     ]  # fmt: skip
     list_filter = ["transaction_type", "created_at"]
     search_fields = ["account__user__username", "stock__code", "stock__name", "memo", "=account__id"]
@@ -108,7 +113,14 @@ class TransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(Holding)
 class HoldingAdmin(ReadOnlyAdmin):
-    list_display = ["account", "stock", "quantity", "reserved_quantity", "average_cost", "updated_at"]
+    list_display = [
+        "account",
+        "stock",
+        "quantity",
+        "reserved_quantity",
+        won_column(Holding, "average_cost"),
+        "updated_at",
+    ]
     list_filter = ["stock__market"]
     search_fields = ["account__user__username", "stock__code", "stock__name"]
     list_select_related = ["account__user", "stock"]

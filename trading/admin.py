@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from kernel.admin_columns import won_column
 from kernel.errors import ApplicationError
 from trading.models import Execution, Order
 from trading.services import order_cancel_by_staff
@@ -46,7 +47,7 @@ def cancel_orders(modeladmin, request, queryset):
 class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
         "id", "created_at", "account", "stock", "side", "order_type", "time_in_force", "quantity",
-        "filled_quantity", "limit_price", "stop_price", "status",
+        "filled_quantity", won_column(Order, "limit_price"), won_column(Order, "stop_price"), "status",
     ]  # fmt: skip
     list_filter = ["status", "side", "order_type", "time_in_force", "created_at"]
     search_fields = ["=id", "client_order_id", "account__user__username", "stock__code", "stock__name"]
@@ -57,7 +58,10 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Execution)
 class ExecutionAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["id", "created_at", "account", "stock", "side", "quantity", "price", "commission", "tax", "amount"]
+    list_display = [
+        "id", "created_at", "account", "stock", "side", "quantity", won_column(Execution, "price"),
+        won_column(Execution, "commission"), won_column(Execution, "tax"), won_column(Execution, "amount"),
+    ]  # fmt: skip
     list_filter = ["side", "created_at"]
     search_fields = ["=order__id", "account__user__username", "stock__code", "stock__name"]
     list_select_related = ["account__user", "stock"]
