@@ -1,4 +1,5 @@
-"""Won amounts in the admin's change lists as the pages show them (DESIGN.md §15): thousands separators and 원 that
+"""Won amounts in the admin's change lists as the pages show them (docs/architecture.md §14): thousands separators
+and 원 that
 does not wrap, e.g. 10,000,000원; an empty amount is a dash. Times need nothing here: the admin shows aware datetimes
 in TIME_ZONE (Asia/Seoul), like the pages."""
 

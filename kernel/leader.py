@@ -1,4 +1,4 @@
-"""One active process per role (relay, matcher), others waiting as standbys on a Redis lock (DESIGN.md §16).
+"""One active process per role (relay, matcher), others waiting as standbys on a Redis lock (docs/deploy.md).
 
 The leader holds `{role}:leader` = its token (SET NX PX) and renews it every second from a
 thread of its own; it releases the lock on a clean stop with a compare-and-delete, so a

@@ -1,4 +1,4 @@
-"""Request body size, refused before anything reads the body (DESIGN.md §11)."""
+"""Request body size, refused before anything reads the body (docs/architecture.md §11)."""
 
 from django.conf import settings
 

@@ -1,4 +1,5 @@
-"""JSON from outside, bounded (DESIGN.md §11): at most MAX_JSON_DEPTH levels of nesting, and API bodies at most
+"""JSON from outside, bounded (docs/architecture.md §11): at most MAX_JSON_DEPTH levels of nesting, and API bodies
+at most
 DATA_UPLOAD_MAX_MEMORY_SIZE bytes.
 
 Python's json recurses once per level, so a body of a few KB nested ~1,000 deep raises RecursionError

@@ -55,7 +55,7 @@ class AutoSchema(SpectacularAutoSchema):
 
         return spectacular_settings.COMPONENT_SPLIT_REQUEST
 
-    # --- lists are paginated (DESIGN.md §9) --------------------------------------------------
+    # --- lists are paginated (docs/architecture.md §9) --------------------------------------------------
 
     def _get_paginator(self):
         """Views page their lists by hand with the default pagination class; a GET that answers a

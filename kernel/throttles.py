@@ -5,7 +5,7 @@ reads, trims, pickles and writes back: two cache round trips and work that grows
 the allowed rate. On the hottest write (order placement) that cost ~0.6 ms a request
 (bench/run.py). This one counts requests in fixed windows of the rate's duration
 with INCR. A client can get up to twice the rate across a window boundary; for a
-load limiter, not a security control (DESIGN.md §11), that is an acceptable trade.
+load limiter, not a security control (docs/architecture.md §11), that is an acceptable trade.
 """
 
 from rest_framework.throttling import UserRateThrottle

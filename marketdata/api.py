@@ -416,7 +416,7 @@ class StockCandlesApi(APIView):
         )
 
 
-# --- market: indices and movers (DESIGN.md §9) -------------------------------------------------
+# --- market: indices and movers (docs/architecture.md §9) -------------------------------------------------
 
 INDEX_HISTORY_FROM, INDEX_HISTORY_UNTIL = date(1980, 1, 1), date(2099, 12, 31)
 

@@ -1,4 +1,4 @@
-"""What /ws/prices/ sends, and the one place that sends ticks to the groups `prices.{code}` (DESIGN.md §8).
+"""What /ws/prices/ sends, and the one place that sends ticks to the groups `prices.{code}` (docs/architecture.md §8).
 
 Server → client messages:
     {"type": "tick", "code", "price", "change", "change_pct", "volume", "trade_volume",

@@ -1,4 +1,4 @@
-"""The KRX calendar: trading days, the regular session, T+2 settlement (DESIGN.md §6)."""
+"""The KRX calendar: trading days, the regular session, T+2 settlement (docs/architecture.md §2–3)."""
 
 from datetime import date, datetime, time, timedelta
 from functools import cache

@@ -1,4 +1,4 @@
-"""1-minute candles built from ticks (DESIGN.md §5), and the intervals they are aggregated into on read.
+"""1-minute candles built from ticks (docs/architecture.md §7), and the intervals they are aggregated into on read.
 
 The relay folds its batches into `MinuteBars` and writes them about once a second;
 `manage.py run_candles` can do the same from `stock:ticks` in a process of its own.

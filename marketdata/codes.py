@@ -1,4 +1,5 @@
-"""Stock codes (DESIGN.md §5): the one place that knows what a KRX code looks like; everything else imports it.
+"""Stock codes (docs/architecture.md §7): the one place that knows what a KRX code looks like; everything else
+imports it.
 
 A code is "A" plus six characters: digits, or since 2024 digits and capitals for new listings
 (A0126Z0). Never `\\d{6}`.

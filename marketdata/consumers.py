@@ -1,4 +1,4 @@
-"""/ws/prices/: public live prices (DESIGN.md §8).
+"""/ws/prices/: public live prices (docs/architecture.md §8).
 
 Client → server:
     {"action": "subscribe", "codes": ["A005930", "A000660"]}

@@ -1,4 +1,4 @@
-"""Market indices (DESIGN.md §5): the one home of their codes, names, feed codes and Redis key.
+"""Market indices (docs/architecture.md §7): the one home of their codes, names, feed codes and Redis key.
 
 The live value of an index is stored like a stock tick: `index:realtime:{code}` holds JSON with
 `close`, `base` (previous close), `dt` and `received_at`, TTL 3600 s.

@@ -1,4 +1,4 @@
-"""KRX price grid: tick sizes and the daily price band (DESIGN.md §6).
+"""KRX price grid: tick sizes and the daily price band (docs/architecture.md §2–3).
 
 Since 2023 KOSPI and KOSDAQ share one table. Every band boundary (2,000,
 5,000, …) is a multiple of the tick below and above it, so flooring or

@@ -1,4 +1,4 @@
-"""Reader of the price store the relay writes (DESIGN.md §5).
+"""Reader of the price store the relay writes (docs/architecture.md §7).
 
 `stock:realtime:{code}` holds the latest tick as JSON (the feed's fields plus
 `received_at`, server time, ISO 8601 or epoch seconds).

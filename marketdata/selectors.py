@@ -47,7 +47,7 @@ def stock_get(*, code: str) -> Stock:
         raise StockNotFound(f"No stock with code {code!r}.") from exc
 
 
-# --- realtime prices and the relay (Redis; DESIGN.md §5) ---------------------------------
+# --- realtime prices and the relay (Redis; docs/architecture.md §7) ---------------------------------
 
 
 class InvalidStockCode(ApplicationError):
@@ -234,7 +234,7 @@ def stock_cache_clear() -> None:
     _stock_cache.clear()
 
 
-# --- market indices (DESIGN.md §5, §9) ----------------------------------------------------------
+# --- market indices (docs/architecture.md §7, §9) ----------------------------------------------------------
 
 INDEX_CLOSE_TIME = "15:30:00+09:00"  # KRX's regular session ends then: the moment of a daily close
 INDEX_HISTORY_SOURCE = "krx_close"  # a value read from the shipped daily history, not a live one
@@ -325,7 +325,7 @@ def market_index_history(*, index: MarketIndex, start: date | None = None, end: 
     return [dict(day) for day in days.order_by("date").values("date", "open", "high", "low", "close", "volume")]
 
 
-# --- movers: ranked from the latest prices in Redis (DESIGN.md §9) ---------------------------------
+# --- movers: ranked from the latest prices in Redis (docs/architecture.md §9) ---------------------------------
 # At most one MGET of the active stocks' price keys per request, never a scan. The list of active
 # stocks (and their keys) is kept per process for STOCK_CACHE_SECONDS, like the stock cache above;
 # a ranking (up to 100 movers per kind and market) for MOVERS_CACHE_SECONDS (1 s by default), so a

@@ -1,4 +1,4 @@
-"""Payments API (DESIGN.md §9, §10): PortOne V2 prepare / complete / webhook, my payments, my subscription.
+"""Payments API (docs/architecture.md §9, §10): PortOne V2 prepare / complete / webhook, my payments, my subscription.
 
 Paths and the `{"data": …}` envelope are kept from the original service.
 """

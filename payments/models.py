@@ -1,4 +1,5 @@
-"""Premium subscription paid through PortOne V2 (DESIGN.md §10): catalogue, payments, entitlement, webhooks."""
+"""Premium subscription paid through PortOne V2 (docs/architecture.md §10): catalogue, payments, entitlement,
+webhooks."""
 
 from django.conf import settings
 from django.db import models

@@ -1,4 +1,4 @@
-"""Every write of the payments app (DESIGN.md §10, STYLE.md).
+"""Every write of the payments app (docs/architecture.md §10, STYLE.md).
 
 One rule shapes it: no network call while holding a row lock. Each flow asks PortOne first, then
 locks our Payment row (select_for_update), re-checks its state and writes. PAID on our record means

@@ -1,4 +1,4 @@
-"""Portfolio API (DESIGN.md §9): summary, holdings, ledger, deposit/withdraw/reset, watchlists."""
+"""Portfolio API (docs/architecture.md §9): summary, holdings, ledger, deposit/withdraw/reset, watchlists."""
 
 import csv
 from decimal import Decimal
@@ -362,7 +362,7 @@ class WatchlistOrderApi(APIView):
         return Response(WatchlistOutputSerializer(watchlist).data)
 
 
-# --- performance (DESIGN.md §13) ----------------------------------------------------------------------------------
+# --- performance (docs/architecture.md §13) ----------------------------------------------------------------------
 
 NO_SUCH_ACCOUNT = error_response("`account_not_found`: no open account, or `account_id` is not one of yours.")
 PERIOD_HELP = "1W, 1M, 3M, 6M, 1Y (calendar days back from today, KST) or ALL"

@@ -1,4 +1,4 @@
-"""The ledger invariants of DESIGN.md §7, checked with set-based queries (no query per account)."""
+"""The ledger invariants of docs/architecture.md §4, checked with set-based queries (no query per account)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/ws/account/: a user's order updates, fills and balance changes, with resume (DESIGN.md §8)."""
+"""/ws/account/: a user's order updates, fills and balance changes, with resume (docs/architecture.md §8)."""
 
 from django.utils.translation import gettext
 

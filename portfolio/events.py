@@ -1,4 +1,4 @@
-"""Account events: stored with the change, numbered per account, published after commit (DESIGN.md §8)."""
+"""Account events: stored with the change, numbered per account, published after commit (docs/architecture.md §8)."""
 
 import json
 import logging

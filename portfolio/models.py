@@ -1,4 +1,4 @@
-"""Cash accounts, holdings, the append-only ledger and watchlists (DESIGN.md §7)."""
+"""Cash accounts, holdings, the append-only ledger and watchlists (docs/architecture.md §4)."""
 
 from decimal import Decimal
 
@@ -171,7 +171,8 @@ class WatchlistItem(models.Model):
 
 
 class EquitySnapshot(models.Model):
-    """An account's value at the end of one KST day (DESIGN.md §13): derived data, rebuilt from the ledger and candles.
+    """An account's value at the end of one KST day (docs/architecture.md §13): derived data, rebuilt from the
+    ledger and candles.
 
     `net_flow` is the day's deposits − withdrawals (staff adjustments included): money paid in or out, never profit.
     """

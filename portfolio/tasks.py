@@ -10,8 +10,8 @@ from portfolio.analytics import snapshots_take
 
 @shared_task
 def snapshot_accounts() -> int:
-    """Beat's daily equity snapshot (DESIGN.md §13): today's after the close on KRX trading days, or, when trading
-    runs around the clock (MARKET_HOURS_ENFORCED=false, run at 00:05 KST), the day that just ended."""
+    """Beat's daily equity snapshot (docs/architecture.md §13): today's after the close on KRX trading days, or,
+    when trading runs around the clock (MARKET_HOURS_ENFORCED=false, run at 00:05 KST), the day that just ended."""
     today = seoul_today(timezone.now())
     if not settings.MARKET_HOURS_ENFORCED:
         return snapshots_take(day=today - timedelta(days=1))

@@ -241,7 +241,7 @@ def watchlist_stock_suggestions(request, watchlist_id: int):
     )
 
 
-# --- performance: analytics and past accounts (DESIGN.md §13) ----------------
+# --- performance: analytics and past accounts (docs/architecture.md §13) ----------------
 
 
 def _account_or_404(*, user, account_id: int | None = None, closed: bool = False):

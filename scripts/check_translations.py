@@ -1,4 +1,4 @@
-"""`make lint`: the Korean catalogs are in step with the code and complete (DESIGN.md §15, issue 14).
+"""`make lint`: the Korean catalogs are in step with the code and complete (docs/architecture.md §14, issue 14).
 
 Runs `makemessages -l ko` for both domains (django, djangojs) in a temporary copy of the project, so the committed
 .po files are never touched, and fails when the refreshed catalog has an untranslated or fuzzy entry: a new string

@@ -1,4 +1,4 @@
-"""Auth API: register, token, refresh, logout, me (DESIGN.md §9, §11)."""
+"""Auth API: register, token, refresh, logout, me (docs/architecture.md §9, §11)."""
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings

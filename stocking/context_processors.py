@@ -17,7 +17,7 @@ def account_stream(request):
 
 
 def market_status(request):
-    """Where the prices come from and whether the market is open, for every page (DESIGN.md §5: honesty of
+    """Where the prices come from and whether the market is open, for every page (docs/architecture.md §7: honesty of
     the source). `prices_simulated` pages say 모의 시세, never "live"; `market_session` is the KRX session
     (pre-open, open, closed, with the next open) when MARKET_HOURS_ENFORCED, else the round-the-clock
     simulated market. Lazy: computed only by pages that show it."""

@@ -1,4 +1,4 @@
-"""The market session the pages show (DESIGN.md §5, §6): KRX's regular session when MARKET_HOURS_ENFORCED,
+"""The market session the pages show (docs/architecture.md §7, §6): KRX's regular session when MARKET_HOURS_ENFORCED,
 otherwise a simulated market that is open around the clock."""
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
-"""What the auth API keeps beside django.contrib.auth: refresh-token families and username keys (DESIGN.md §11)."""
+"""What the auth API keeps beside django.contrib.auth: refresh-token families and username keys
+(docs/architecture.md §11)."""
 
 from django.conf import settings
 from django.db import models

@@ -1,4 +1,4 @@
-"""Registration, login names and refresh-token families (DESIGN.md §11)."""
+"""Registration, login names and refresh-token families (docs/architecture.md §11)."""
 
 import unicodedata
 import uuid

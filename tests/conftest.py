@@ -28,7 +28,7 @@ def _clean_redis():
 
 @pytest.fixture(autouse=True)
 def _ledger_invariants(request):
-    """After every test that touched the database, the ledger invariants of DESIGN.md §7 hold."""
+    """After every test that touched the database, the ledger invariants of docs/architecture.md §4 hold."""
     uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db", "live_server"} & set(
         request.fixturenames
     )

@@ -2,7 +2,7 @@
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:
-    """Every API error has the one shape of DESIGN.md §9."""
+    """Every API error has the one shape of docs/architecture.md §9."""
     assert response.status_code == status, (response.status_code, response.content[:500])
     body = response.json()
     assert set(body) == {"error"}, body

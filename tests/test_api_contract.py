@@ -1,4 +1,5 @@
-"""The OpenAPI schema is exact (DESIGN.md §12): schemathesis drives every operation of /api/schema/ in process,
+"""The OpenAPI schema is exact (docs/architecture.md §12): schemathesis drives every operation of /api/schema/ in
+process,
 with data that fits the schema and data that breaks it, as a user with an open account and fresh prices.
 
 Zero server errors, every status and body as documented, invalid data refused, and no operation that declares

@@ -1,4 +1,4 @@
-"""Stock codes have one rule, in marketdata.codes (DESIGN.md §5); every parser imports it."""
+"""Stock codes have one rule, in marketdata.codes (docs/architecture.md §7); every parser imports it."""
 
 import re
 from pathlib import Path

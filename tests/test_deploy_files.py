@@ -1,4 +1,4 @@
-"""deploy/ stays in step with the Procfile and routes like DESIGN.md §16 says: the compose services run exactly
+"""deploy/ stays in step with the Procfile and routes like docs/deploy.md says: the compose services run exactly
 the Procfile's commands, nginx sends /ws/ (with the WebSocket upgrade) to ws and the rest to web."""
 
 import re

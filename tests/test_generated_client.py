@@ -1,5 +1,5 @@
 """A client generated from /api/schema/ by openapi-python-client drives a real flow against a live server
-(DESIGN.md §12): register, log in, deposit, a resting limit order, a market order at a fresh price, cancel
+(docs/architecture.md §12): register, log in, deposit, a resting limit order, a market order at a fresh price, cancel
 the resting one, list the executions. The client is generated into a temporary directory, never committed.
 """
 

@@ -1,4 +1,5 @@
-"""Korean first (DESIGN.md §15): the language a page renders in, the switcher, the JavaScript catalog, the glossary,
+"""Korean first (docs/architecture.md §14): the language a page renders in, the switcher, the JavaScript catalog,
+the glossary,
 the money filters and the catalog check of `make lint`."""
 
 import json

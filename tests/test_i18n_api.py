@@ -1,4 +1,4 @@
-"""API and WebSocket error messages follow the language asked for (DESIGN.md §15): Korean by default, English
+"""API and WebSocket error messages follow the language asked for (docs/architecture.md §14): Korean by default, English
 with Accept-Language: en; the error `code` never changes."""
 
 import pytest

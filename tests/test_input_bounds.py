@@ -1,4 +1,4 @@
-"""No input, however malformed, produces a 5xx (DESIGN.md §11): nesting, size, unknown codes and paths."""
+"""No input, however malformed, produces a 5xx (docs/architecture.md §11): nesting, size, unknown codes and paths."""
 
 import io
 

@@ -1,4 +1,4 @@
-"""Real threads, each with its own database connection, against one account (DESIGN.md §7)."""
+"""Real threads, each with its own database connection, against one account (docs/architecture.md §4)."""
 
 import random
 import threading

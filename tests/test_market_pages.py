@@ -1,6 +1,6 @@
 """The market pages (issue 15): KOSPI/KOSDAQ cards, movers, the index page, and honest labels — 모의 시세 for the
 simulator and never "live", 지연 with its age for a stale price at the moment the API says is_stale, the KRX session
-or the round-the-clock simulated market (DESIGN.md §5)."""
+or the round-the-clock simulated market (docs/architecture.md §7)."""
 
 import json
 import re

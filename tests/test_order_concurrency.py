@@ -1,4 +1,4 @@
-"""Real threads with their own database connections racing on one account (DESIGN.md §6, §7)."""
+"""Real threads with their own database connections racing on one account (docs/architecture.md §2–3, §7)."""
 
 import threading
 from decimal import Decimal

@@ -92,7 +92,7 @@ def test_favicon_ico_points_at_the_icon(client):
     assert response["Location"].endswith("favicon.svg")
 
 
-# --- Content-Security-Policy (DESIGN.md §11); the browser proof is tests/browser/test_csp.py -------------
+# --- Content-Security-Policy (docs/architecture.md §11); the browser proof is tests/browser/test_csp.py -------------
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.IGNORECASE)
 EVENT_HANDLER = re.compile(r"<[^>]*\s(on[a-z]+|hx-on[:\w-]*)\s*=", re.IGNORECASE)

@@ -1,4 +1,4 @@
-"""Payments API against a fake PortOne over real HTTP (DESIGN.md §9, §10)."""
+"""Payments API against a fake PortOne over real HTTP (docs/architecture.md §9, §10)."""
 
 import logging
 from datetime import timedelta

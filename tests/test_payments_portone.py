@@ -198,7 +198,7 @@ def test_in_test_mode_unknown_payments_are_unknown_to_the_fake(test_mode):
 def test_the_premium_page_labels_test_mode(client, user, test_mode):
     client.force_login(user)
     page = client.get("/premium/").content.decode()
-    assert "테스트 모드" in page  # Korean first (DESIGN.md §15)
+    assert "테스트 모드" in page  # Korean first (docs/architecture.md §14)
     assert 'data-test-mode="true"' in page
 
 

@@ -1,4 +1,4 @@
-"""Scale-out on one machine (DESIGN.md §16): nginx (deploy/nginx.conf) in front of two web and two ws processes,
+"""Scale-out on one machine (docs/deploy.md): nginx (deploy/nginx.conf) in front of two web and two ws processes,
 the relay replaying a tick file, the matcher, all on the MariaDB test database and one Redis database.
 
 Every process runs its Procfile line unchanged (only the port variables differ). The client talks to nginx only;

@@ -1,4 +1,5 @@
-"""The simulated market (DESIGN.md §5, issue 15): real reference closes, realistic daily moves, live indices."""
+"""The simulated market (docs/architecture.md §7, issue 15): real reference closes, realistic daily moves, live
+indices."""
 
 import math
 import statistics

@@ -1,4 +1,5 @@
-"""Equity snapshots (DESIGN.md §13): one row per account and KST day, idempotent, a bounded number of queries,
+"""Equity snapshots (docs/architecture.md §13): one row per account and KST day, idempotent, a bounded number of
+queries,
 rebuilt from the ledger and candles, the beat task and the demo's seeded history."""
 
 from datetime import date, datetime, timedelta

@@ -1,5 +1,5 @@
 """A standby `run_relay` / `run_matcher` takes over within seconds when the active one dies, and never acts while
-it waits (DESIGN.md §16). Real processes, real Redis, the test database; the leader is killed with SIGKILL."""
+it waits (docs/deploy.md). Real processes, real Redis, the test database; the leader is killed with SIGKILL."""
 
 import json
 import os

@@ -1,5 +1,6 @@
 """English texts the services store (order reasons, ledger memos, payment failures, plan names) show in the page's
-language while the stored value stays as written (DESIGN.md §15, issue 14); and the portfolio page's own messages
+language while the stored value stays as written (docs/architecture.md §14, issue 14); and the portfolio page's own
+messages
 are translated."""
 
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Refresh-token rotation (DESIGN.md §11): one refresh token yields at most one new pair, also under
+"""Refresh-token rotation (docs/architecture.md §11): one refresh token yields at most one new pair, also under
 concurrent use, and reusing a used one ends every session descended from its login."""
 
 import threading

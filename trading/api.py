@@ -1,4 +1,4 @@
-"""Orders API (DESIGN.md §9): place, list, detail, cancel, executions."""
+"""Orders API (docs/architecture.md §9): place, list, detail, cancel, executions."""
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _

@@ -1,4 +1,4 @@
-"""The matcher: fills resting orders when prices cross (DESIGN.md §3, §6, §16).
+"""The matcher: fills resting orders when prices cross (docs/architecture.md §5, §6, §16).
 
 Only the process holding the Redis lock `matcher:leader` matches; a second
 `run_matcher` waits as a standby (health "standby", no subscription) and takes

@@ -1,4 +1,4 @@
-"""Orders and executions (DESIGN.md §6)."""
+"""Orders and executions (docs/architecture.md §2–3)."""
 
 from decimal import Decimal
 

@@ -1,4 +1,4 @@
-"""KRX trading rules that need no database: fees, tax, prices, session, expiry (DESIGN.md §6)."""
+"""KRX trading rules that need no database: fees, tax, prices, session, expiry (docs/architecture.md §2–3)."""
 
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal

@@ -1,4 +1,4 @@
-"""The market-data relay: one feed connection for the whole deployment → Redis (DESIGN.md §3, §5).
+"""The market-data relay: one feed connection for the whole deployment → Redis (docs/architecture.md §5, §5).
 
     python manage.py run_relay            # MARKETDATA_SOURCE = simulator | toss | replay:<file>
 

@@ -1,4 +1,4 @@
-"""Dynamic subscriptions over Redis, as the original service took them (DESIGN.md §5).
+"""Dynamic subscriptions over Redis, as the original service took them (docs/architecture.md §7).
 
 Request, published on `toss_ws_relayer:commands`:
     {"type": "subscribe" | "unsubscribe", "topic": "/topic/v1/kr/stock/trade/A000660", "command_id": "<uuid>"}

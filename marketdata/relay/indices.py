@@ -1,4 +1,4 @@
-"""Live KOSPI and KOSDAQ computed from the constituents' ticks (DESIGN.md §5), for the simulator and replays.
+"""Live KOSPI and KOSDAQ computed from the constituents' ticks (docs/architecture.md §7), for the simulator and replays.
 
     level = last daily close × Σ shares_outstanding × price / Σ shares_outstanding × reference close
 

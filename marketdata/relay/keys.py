@@ -1,4 +1,4 @@
-"""Redis names shared by the relay and its clients (DESIGN.md §5), kept from the original service."""
+"""Redis names shared by the relay and its clients (docs/architecture.md §7), kept from the original service."""
 
 from marketdata.prices import REALTIME_KEY
 

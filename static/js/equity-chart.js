@@ -1,4 +1,4 @@
-// Equity curves (DESIGN.md §13): the account's cumulative time-weighted return against KOSPI's, and its drawdown.
+// Equity curves (docs/architecture.md §13): the account's cumulative time-weighted return against KOSPI's, and its drawdown.
 // TradingView Lightweight Charts v5 (vendored); no inline script (CSP): data comes from
 //   #equity-chart[data-history-url]   the dashboard: GET /api/v1/portfolio/history?period= (session), period
 //                                     buttons [data-equity-period]; today's point is refetched at most every

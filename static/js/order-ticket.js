@@ -1,6 +1,6 @@
 // Order ticket: shows the fields a type needs, steps prices on the KRX tick grid, sizes quantities from what the
 // account allows (fees included), never changes a price the user typed, and confirms side, quantity, price and
-// total in a dialog before anything is sent (DESIGN.md §6, §15). Runs under the CSP: data comes from data-*.
+// total in a dialog before anything is sent (docs/architecture.md §2–3, §15). Runs under the CSP: data comes from data-*.
 (function () {
   "use strict";
   // Django's JavaScript catalog (/jsi18n/) defines these; the fallbacks keep the ticket working in English without it.
@@ -122,7 +122,7 @@
     form.querySelector("[data-for=stop]").hidden = !s.usesStop;
     form.classList.toggle("selling", s.side === "SELL");
     const { commission, tax, total } = costs(form, s, s.quantity);
-    // A stop the market has already crossed triggers as soon as it is placed (DESIGN.md §6): say so.
+    // A stop the market has already crossed triggers as soon as it is placed (docs/architecture.md §2–3): say so.
     const crossed = s.usesStop && s.stop && s.last && (s.side === "BUY" ? s.last >= s.stop : s.last <= s.stop);
     form.querySelector("[data-testid=stop-crossed]").hidden = !crossed;
     form.querySelector("[data-testid=estimate-label]").textContent = estimateLabel(s.side);

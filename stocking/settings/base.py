@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "kernel.limits.BodySizeLimitMiddleware",  # before anything reads a body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",  # after sessions, before common (DESIGN.md §15)
+    "django.middleware.locale.LocaleMiddleware",  # after sessions, before common (docs/architecture.md §14)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -160,7 +160,7 @@ CELERY_TIMEZONE = "Asia/Seoul"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-day-orders": {"task": "trading.tasks.expire_day_orders", "schedule": 60.0},
     "reconcile-payments": {"task": "payments.tasks.reconcile_pending_payments", "schedule": 300.0},
-    # Equity snapshots (DESIGN.md §13): 15:40 KST after the close (the task skips KRX holidays), or 00:05 KST
+    # Equity snapshots (docs/architecture.md §13): 15:40 KST after the close (the task skips KRX holidays), or 00:05 KST
     # every day for the day that just ended when trading runs around the clock.
     "snapshot-accounts": {
         "task": "portfolio.tasks.snapshot_accounts",
@@ -189,7 +189,7 @@ LOGOUT_REDIRECT_URL = "login"
 # Lockout: 5 failures on one username from one address lock that pair for 15 minutes.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-# Account lockout (DESIGN.md §11), counted per username *and* address together: listing them
+# Account lockout (docs/architecture.md §11), counted per username *and* address together: listing them
 # separately ORs them, so one user's failures locked out everyone behind that address (an office,
 # a NAT, a proxy). A combination also keeps a stranger's guesses from locking the owner out everywhere.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -248,7 +248,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- I18N / time ---------------------------------------------------------------
-# Korean first (DESIGN.md §15): ko by default and for any language we do not offer; en by the switcher's cookie
+# Korean first (docs/architecture.md §14): ko by default and for any language we do not offer; en by the switcher's
+# cookie
 # or Accept-Language.
 LANGUAGE_CODE = "ko"
 LANGUAGES = [("ko", "한국어"), ("en", "English")]
@@ -348,7 +349,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 
-# --- Content-Security-Policy (django-csp, DESIGN.md §11) ----------------------------
+# --- Content-Security-Policy (django-csp, docs/architecture.md §11) ----------------------------
 # Scripts only from our own static files: no inline script, no event-handler attributes, no eval (htmx runs with
 # allowEval=false). 'self' in connect-src also matches ws:/wss: on the page's own host (CSP Level 3), which carries
 # /ws/prices/ and /ws/account/. Pages that embed third-party code relax this per view with django-csp's decorators:

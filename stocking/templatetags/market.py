@@ -1,4 +1,4 @@
-"""What the pages call the price feed: simulated prices are 모의 시세, never "live" (DESIGN.md §15)."""
+"""What the pages call the price feed: simulated prices are 모의 시세, never "live" (docs/architecture.md §14)."""
 
 from django import template
 from django.conf import settings

@@ -1,4 +1,5 @@
-"""Money and percentage formatting for pages (DESIGN.md §15): thousands separators, 원 that never wraps onto its own
+"""Money and percentage formatting for pages (docs/architecture.md §14): thousands separators, 원 that never wraps
+onto its own
 line, signed percentages with two decimals and never "-0.00%"."""
 
 from decimal import Decimal, InvalidOperation

@@ -1,4 +1,4 @@
-"""How fresh a price is, for every page that shows one (DESIGN.md §5: a price older than PRICE_STALE_SECONDS
+"""How fresh a price is, for every page that shows one (docs/architecture.md §7: a price older than PRICE_STALE_SECONDS
 shows as 지연 with its age, never with a live dot). live-prices.js keeps the same element up to date: it turns
 to delayed at the moment the API's `is_stale` does, and back to fresh when a new tick arrives."""
 

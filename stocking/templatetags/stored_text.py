@@ -1,4 +1,4 @@
-"""Fixed English texts the services store in the database, shown in the page's language (DESIGN.md §15).
+"""Fixed English texts the services store in the database, shown in the page's language (docs/architecture.md §14).
 
 The stored value never changes (the API, CSV exports, logs and tests read it as written): pages translate it when
 they show it, by looking it up among the texts the services are known to write. Anything else (a staff member's

@@ -1,4 +1,5 @@
-"""Browser helper for Korean-first pages (DESIGN.md §15): fail when a page rendered in Korean shows English words.
+"""Browser helper for Korean-first pages (docs/architecture.md §14): fail when a page rendered in Korean shows
+English words.
 
 `assert_no_untranslated(page)` walks the text the user can see (visible text nodes, and the placeholders of visible
 inputs) and collects every Latin word of three or more letters that is not on the allow-list below. Words that are

@@ -1,4 +1,4 @@
-"""The Content-Security-Policy in a real browser (DESIGN.md §11): every main page sends it, script-src has no
+"""The Content-Security-Policy in a real browser (docs/architecture.md §11): every main page sends it, script-src has no
 'unsafe-inline' or 'unsafe-eval', and the pages, htmx, the chart, the order ticket, the sockets, the premium page,
 the admin and Swagger UI all work under it with no violation reported.
 

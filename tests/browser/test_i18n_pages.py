@@ -1,4 +1,5 @@
-"""Korean first in a real browser (DESIGN.md §15): the main pages show no untranslated English to a Korean user,
+"""Korean first in a real browser (docs/architecture.md §14): the main pages show no untranslated English to a
+Korean user,
 the switcher changes the language and keeps the page, and on a 390 px phone the market table's change column and
 the watchlist's remove button stay on screen."""
 

@@ -4,7 +4,7 @@ from portfolio.audit import ledger_audit
 
 
 class Command(BaseCommand):
-    help = "Check the ledger invariants (DESIGN.md §7) for every account or one; exit 1 on any violation."
+    help = "Check the ledger invariants (docs/architecture.md §4) for every account or one; exit 1 on any violation."
 
     def add_arguments(self, parser):
         parser.add_argument("--account", type=int, action="append", help="account id (repeatable)")

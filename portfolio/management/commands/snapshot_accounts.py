@@ -1,4 +1,4 @@
-"""`manage.py snapshot_accounts`: each account's equity at the end of a KST day (DESIGN.md §13)."""
+"""`manage.py snapshot_accounts`: each account's equity at the end of a KST day (docs/architecture.md §13)."""
 
 from datetime import date
 
