@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from marketdata.calendar import SEOUL, seoul_today
-from marketdata.prices import latest_prices
+from marketdata.prices import Quote, latest_prices
 from payments.selectors import FREE_WATCHLIST_LIMITS, PREMIUM_WATCHLIST_LIMITS, user_is_premium
 from portfolio.errors import AccountNotFound, WatchlistNotFound
 from portfolio.models import Account, AccountEvent, Holding, Transaction, TransactionType, Watchlist, WatchlistItem
@@ -46,6 +46,7 @@ class HoldingView:
     price: Decimal | None
     price_is_stale: bool  # no fresh quote: valued at the last fill price
     change_pct: Decimal | None
+    quote: Quote | None = None  # the latest stored price, fresh or not: the page says 지연 with its age
 
     @property
     def stock(self):
@@ -119,9 +120,9 @@ def portfolio_summary(*, account: Account) -> PortfolioSummary:
     for holding in holdings:
         quote = quotes.get(holding.stock.code)
         if quote is not None and quote.is_fresh():
-            views.append(HoldingView(holding, quote.price, False, quote.change_pct))
+            views.append(HoldingView(holding, quote.price, False, quote.change_pct, quote))
         else:
-            views.append(HoldingView(holding, holding.last_fill_price, True, None))
+            views.append(HoldingView(holding, holding.last_fill_price, True, None, quote))
     today = seoul_today(timezone.now())
     totals = account.transactions.aggregate(
         realized=Coalesce(Sum("realized_pnl", filter=Q(transaction_type=TransactionType.SELL)), ZERO),

@@ -18,7 +18,7 @@ from kernel.errors import ApplicationError, ConflictError
 from kernel.htmx import wants_fragment
 from marketdata.codes import is_stock_code
 from marketdata.models import Stock
-from marketdata.selectors import stock_get, stock_search
+from marketdata.selectors import realtime_quotes, stock_get, stock_search
 from payments.selectors import user_is_premium
 from portfolio import analytics, charts, selectors, services
 from portfolio.forms import CashForm, LedgerFilterForm, WatchlistForm
@@ -149,7 +149,17 @@ def reset_page(request):
 def _watchlists_context(request, **extra):
     lists = list(selectors.watchlists_for(user=request.user))
     max_lists, max_items = selectors.watchlist_limits(user=request.user)
-    return {"watchlists": lists, "max_lists": max_lists, "max_items": max_items, "form": WatchlistForm(), **extra}
+    # one MGET for every listed stock: the page shows each price with 지연 and its age once it is stale
+    quotes = realtime_quotes(codes=[item.stock.code for wl in lists for item in wl.items.all()])
+    rows = [(wl, [(item, quotes.get(item.stock.code)) for item in wl.items.all()]) for wl in lists]
+    return {
+        "watchlists": lists,
+        "watchlist_rows": rows,
+        "max_lists": max_lists,
+        "max_items": max_items,
+        "form": WatchlistForm(),
+        **extra,
+    }
 
 
 def _watchlists_response(request, error=None):
