@@ -25,7 +25,7 @@ demo: $(VENV)/.runtime
 
 ## test: lint, migrations in step, the whole suite on SQLite and then on MariaDB
 test: $(VENV)/.dev lint
-	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=stocking.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(MAKE) test-sqlite test-mariadb
 
 test-sqlite: $(VENV)/.dev
