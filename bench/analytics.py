@@ -1,4 +1,4 @@
-"""Equity snapshots and performance analytics (DESIGN.md §13), in process.
+"""Equity snapshots and performance analytics (docs/architecture.md §13), in process.
 
     .venv/bin/python bench/analytics.py [--db sqlite|mysql] [--accounts 10000] [--holdings 20] [--repeat 200]
 

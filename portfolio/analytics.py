@@ -1,4 +1,5 @@
-"""Performance analytics (DESIGN.md §13): equity snapshots, time-weighted return, risk, trade statistics, KOSPI.
+"""Performance analytics (docs/architecture.md §13): equity snapshots, time-weighted return, risk, trade
+statistics, KOSPI.
 
 Reads only, except `snapshots_take` and `snapshots_seed_demo`, which write derived rows (EquitySnapshot) and
 move no money. Metric definitions follow empyrical/quantstats on the same daily series (tests compare them):

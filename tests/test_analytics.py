@@ -1,4 +1,5 @@
-"""Performance analytics (DESIGN.md §13): every metric against empyrical on the same daily series, deposits and
+"""Performance analytics (docs/architecture.md §13): every metric against empyrical on the same daily series,
+deposits and
 withdrawals that are never profit, a reset that starts a new chain, trade statistics, the API and its bad input."""
 
 import math
