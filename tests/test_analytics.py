@@ -1,5 +1,6 @@
 """Performance analytics (docs/architecture.md §13): every metric against empyrical on the same daily series,
-deposits and withdrawals that are never profit, a reset that starts a new chain, trade statistics, the API and its bad input."""
+deposits and withdrawals that are never profit, a reset that starts a new chain, trade statistics, the API and its
+bad input."""
 
 import math
 import random
