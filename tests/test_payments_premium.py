@@ -144,7 +144,9 @@ def test_the_reset_limit_applies_to_the_service_and_the_page(client, user):
         account_reset(user=user)
     client.force_login(user)
     response = client.post("/portfolio/reset/", {"confirm": "RESET"}, follow=True)
-    assert "once every 30 days" in response.content.decode()
+    assert "30일에 한 번" in response.content.decode()  # Korean by default
+    english = client.post("/portfolio/reset/", {"confirm": "RESET"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "once every 30 days" in english.content.decode()
     assert Account.objects.filter(user=user).count() == 2
 
 

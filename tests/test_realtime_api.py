@@ -107,7 +107,9 @@ def test_multiple_rejects_no_codes_bad_codes_and_too_many(api_client, settings):
     )
     assert "005930" in str(error["details"]["stock_codes"])
     too_many = "&".join(f"stock_codes=A00000{i}" for i in range(4))
-    error = assert_error(api_client.get(f"{REALTIME}/stocks/multiple?{too_many}"), 400, "validation_error")
+    error = assert_error(
+        api_client.get(f"{REALTIME}/stocks/multiple?{too_many}", HTTP_ACCEPT_LANGUAGE="en"), 400, "validation_error"
+    )
     assert "At most 3" in str(error["details"]["stock_codes"])
 
 

@@ -211,7 +211,8 @@ def start_relay(settings, tmp_path, stomp_server):
                "TOSS_SUBSCRIBE_ACTIVE_STOCKS": "false", "TOSS_HEARTBEAT_MS": "200,200",
                "RELAY_RECORD_CANDLES": "false", "RELAY_HEALTH_INTERVAL_SECONDS": "0.3",
                "RELAY_POLL_SECONDS": "0.05", "RELAY_BACKOFF_BASE_SECONDS": "0.1", "PYTHONUNBUFFERED": "1",
-               **overrides}  # fmt: skip
+               # no database here: live indices read the stock master, which these relays do not need
+               "RELAY_INDICES": "false", **overrides}  # fmt: skip
         with open(log_path, "w") as log:
             process = subprocess.Popen(
                 [sys.executable, "manage.py", "run_relay"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT

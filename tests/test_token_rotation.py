@@ -75,7 +75,7 @@ def test_reusing_a_rotated_refresh_token_revokes_every_token_descended_from_its_
 
     reused = refresh(api_client, first)
     assert_error(reused, 401, "token_not_valid")
-    assert "already used" in reused.json()["error"]["message"]
+    assert "이미 사용된" in reused.json()["error"]["message"]  # Korean by default: this token was used before
     assert_error(refresh(api_client, third), 401, "token_not_valid")
     assert_error(refresh(api_client, second), 401, "token_not_valid")
     assert refresh(api_client, other_login).status_code == 200

@@ -6,7 +6,7 @@ inputs) and collects every Latin word of three or more letters that is not on th
 allowed everywhere:
 
 - names and market terms that stay in Latin letters on Korean brokers' screens: StocKing, KOSPI, KOSDAQ, KRX, the
-  time-in-force codes GTC, IOC, FOK, and API / REST / JWT / CSV;
+  time-in-force codes GTC, IOC, FOK, API / REST / JWT / CSV, and TWR / MDD beside their Korean names;
 - stock codes such as A005930 or A0009K0 (with or without the A) and e-mail addresses.
 
 Text that is data rather than interface is skipped where the page marks it with HTML's own `translate="no"`
@@ -21,7 +21,10 @@ from collections.abc import Iterable
 
 from playwright.sync_api import Page
 
-ALLOWED_WORDS = frozenset({"StocKing", "KOSPI", "KOSDAQ", "KRX", "GTC", "IOC", "FOK", "API", "REST", "JWT", "CSV"})
+# TWR and MDD stand beside their Korean names (수익률 (TWR), 최대낙폭 (MDD)), as Korean brokers' apps print them
+ALLOWED_WORDS = frozenset(
+    {"StocKing", "KOSPI", "KOSDAQ", "KRX", "GTC", "IOC", "FOK", "API", "REST", "JWT", "CSV", "TWR", "MDD"}
+)
 
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -4,6 +4,7 @@ the switcher changes the language and keeps the page, and on a 390 px phone the 
 the watchlist's remove button stay on screen."""
 
 import re
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -57,6 +58,15 @@ def test_a_visitor_sees_korean_pages_before_logging_in(page: Page):
         assert_no_untranslated(page)
 
 
+def wait_for_catalog(page: Page, timeout: float = 10.0) -> None:
+    """Until the deferred JavaScript catalog defines gettext. Polled with evaluate: wait_for_function compiles its
+    expression in the page, which the Content-Security-Policy (no 'unsafe-eval') refuses."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate("typeof window.gettext === 'function'"):
+        assert time.monotonic() < deadline, "the JavaScript catalog never loaded"
+        page.wait_for_timeout(50)
+
+
 def test_the_switcher_changes_the_language_and_keeps_the_page(page: Page):
     _stock()
     page.goto("/market/?q=번역")
@@ -68,12 +78,12 @@ def test_the_switcher_changes_the_language_and_keeps_the_page(page: Page):
     expect(page.get_by_test_id("stock-row")).to_have_count(1)  # the search kept
     page.goto(f"/stocks/{CODE}/")  # the choice sticks (cookie)
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    page.wait_for_function("typeof window.gettext === 'function'")  # the catalog is a deferred script
+    wait_for_catalog(page)  # the catalog is a deferred script
     assert page.evaluate("gettext('Reconnecting…')") == "Reconnecting…"  # the JavaScript catalog follows
     page.get_by_role("button", name="한국어").click()
     expect(page).to_have_url(re.compile(rf"/stocks/{CODE}/$"))
     expect(page.locator("html")).to_have_attribute("lang", "ko")
-    page.wait_for_function("typeof window.gettext === 'function'")
+    wait_for_catalog(page)
     assert page.evaluate("gettext('Reconnecting…')") == "다시 연결 중…"
     expect(page.locator("[data-live-status]")).to_have_attribute("data-connected-label", "모의 시세")
     expect(page.get_by_test_id("stock-change")).to_have_text("-500원 (-0.99%)")
