@@ -20,7 +20,7 @@ import math
 import random
 import statistics
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -738,26 +738,8 @@ def snapshots_take(
     ledger row by its end. Cash comes from the ledger, holdings from now minus later trades, prices from the live
     store (today) or candles. `replace` overwrites that day's rows (idempotent); otherwise existing rows are kept
     (backfill). Queries: a fixed number per batch of `batch_size` accounts. Returns the number of rows written."""
-    today = seoul_today(timezone.now())
-    end = day_start(day + timedelta(days=1))
-    benchmark = benchmark_close_now(today) if day == today else _benchmark_close_on(day)
-    last_cash = Transaction.objects.filter(account=OuterRef("pk"), created_at__lt=end).order_by("-created_at", "-id")
-    accounts = (
-        Account.objects.filter(Q(is_open=True) | Q(closed_at__gte=day_start(day)), opened_at__lt=end)
-        .annotate(cash_at=Subquery(last_cash.values("cash_balance_after")[:1]))
-        .filter(cash_at__isnull=False)
-        .order_by("pk")
-    )
-    if account_ids is not None:
-        accounts = accounts.filter(pk__in=account_ids)
-    written, after = 0, 0
-    while True:
-        batch = list(accounts.filter(pk__gt=after).values_list("pk", "cash_at")[:batch_size])
-        if not batch:
-            return written
-        after = batch[-1][0]
-        cash_at = dict(batch)
-        rows = _snapshot_batch(list(cash_at), cash_at, day, today, benchmark)
+    written = 0
+    for rows in snapshots_compute(day=day, account_ids=account_ids, batch_size=batch_size):
         if replace:
             EquitySnapshot.objects.bulk_create(
                 rows,
@@ -771,6 +753,34 @@ def snapshots_take(
         else:
             EquitySnapshot.objects.bulk_create(rows, ignore_conflicts=True)
         written += len(rows)
+    return written
+
+
+def snapshots_compute(
+    *, day: date, account_ids: list[int] | None = None, batch_size: int = SNAPSHOT_BATCH_SIZE
+) -> Iterator[list[EquitySnapshot]]:
+    """Each account's snapshot of `day` as `snapshots_take` writes it, unsaved, a batch at a time: for today, the
+    value at live prices (what league standings show through the day, docs/architecture.md §14)."""
+    today = seoul_today(timezone.now())
+    end = day_start(day + timedelta(days=1))
+    benchmark = benchmark_close_now(today) if day == today else _benchmark_close_on(day)
+    last_cash = Transaction.objects.filter(account=OuterRef("pk"), created_at__lt=end).order_by("-created_at", "-id")
+    accounts = (
+        Account.objects.filter(Q(is_open=True) | Q(closed_at__gte=day_start(day)), opened_at__lt=end)
+        .annotate(cash_at=Subquery(last_cash.values("cash_balance_after")[:1]))
+        .filter(cash_at__isnull=False)
+        .order_by("pk")
+    )
+    if account_ids is not None:
+        accounts = accounts.filter(pk__in=account_ids)
+    after = 0
+    while True:
+        batch = list(accounts.filter(pk__gt=after).values_list("pk", "cash_at")[:batch_size])
+        if not batch:
+            return
+        after = batch[-1][0]
+        cash_at = dict(batch)
+        yield _snapshot_batch(list(cash_at), cash_at, day, today, benchmark)
 
 
 def snapshots_backfill(*, first: date | None = None, last: date | None = None) -> int:

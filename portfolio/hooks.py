@@ -19,3 +19,6 @@ reservation_sources: list[ReservationSource] = []
 
 # Called inside the unit of work that closes the account (reset), after its account lock, before closing.
 account_closing: list[Callable[[AccountUnitOfWork, str], None]] = []
+
+# Called by the daily snapshot task after it wrote a day's snapshots: leagues recompute standings from them.
+snapshots_taken: list[Callable[[], None]] = []

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from marketdata.calendar import is_trading_day, seoul_today
+from portfolio import hooks
 from portfolio.analytics import snapshots_take
 
 
@@ -14,7 +15,11 @@ def snapshot_accounts() -> int:
     when trading runs around the clock (MARKET_HOURS_ENFORCED=false, run at 00:05 KST), the day that just ended."""
     today = seoul_today(timezone.now())
     if not settings.MARKET_HOURS_ENFORCED:
-        return snapshots_take(day=today - timedelta(days=1))
-    if not is_trading_day(today):
+        written = snapshots_take(day=today - timedelta(days=1))
+    elif is_trading_day(today):
+        written = snapshots_take(day=today)
+    else:
         return 0
-    return snapshots_take(day=today)
+    for after in hooks.snapshots_taken:  # leagues: standings and the leaderboard from the new day
+        after()
+    return written

@@ -23,6 +23,7 @@ api_v1 = [
     path("", include("marketdata.urls_api")),
     path("", include("trading.urls_api")),
     path("", include("payments.urls_api")),
+    path("", include("leagues.urls_api")),
 ]
 
 urlpatterns = [
@@ -49,6 +50,7 @@ urlpatterns = [
     path("", include("portfolio.urls")),
     path("", include("trading.urls")),
     path("", include("payments.urls")),
+    path("", include("leagues.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI under the CSP: the split view serves its setup as a script file (/docs?script) rather than inline;

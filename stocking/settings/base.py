@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "portfolio",
     "trading",
     "payments",
+    "leagues",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +168,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=15, minute=40, day_of_week="mon-fri")
         if env.bool("MARKET_HOURS_ENFORCED", default=False)
         else crontab(hour=0, minute=5),
+    },
+    # League standings with today at live prices (docs/architecture.md §14); after each snapshot they are
+    # recomputed from it anyway.
+    "refresh-running-leagues": {
+        "task": "leagues.tasks.refresh_running_leagues",
+        "schedule": float(env.int("LEAGUE_STANDINGS_REFRESH_SECONDS", default=300)),
     },
 }
 

@@ -1,0 +1,272 @@
+"""League standings and the public leaderboard, computed from equity snapshots (docs/architecture.md §13, §14).
+
+A member's return is time-weighted over the user's accounts in date order: each account's chain of daily returns,
+and on a reset day the old account's last step and the new one's first compounded into that day's return. So a
+deposit never moves a rank and a reset inside a league keeps the losses made before it. Today counts at live prices
+where no snapshot of today exists yet.
+
+The results are written as rows (Standing, LeaderboardEntry) that the pages and the API read by rank: computing
+reads every member's snapshots once, streamed in (user, account, date) order; reading is an index range."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.utils import timezone
+
+from leagues.models import LeaderboardEntry, League, Membership, Period, Profile, Standing
+from leagues.selectors import league_is_over
+from marketdata.calendar import seoul_today
+from portfolio.analytics import (
+    TRADE_TYPES,
+    cumulative_return,
+    daily_return,
+    day_start,
+    max_drawdown,
+    risk_free_daily,
+    sharpe_ratio,
+    snapshots_compute,
+)
+from portfolio.models import Account, EquitySnapshot, Transaction
+
+logger = logging.getLogger(__name__)
+
+# KRX is never closed longer than this (Chuseok and a weekend): reading this far before a window finds the snapshot
+# its first day's return starts from.
+LOOKBACK_DAYS = 14
+SHARPE_MIN_DAYS = 5  # to be ranked by Sharpe on the leaderboard
+PERIOD_DAYS = {Period.WEEK: 7, Period.MONTH: 30, Period.ALL: None}
+WRITE_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Performance:
+    return_pct: float | None
+    max_drawdown_pct: float | None
+    sharpe_ratio: float | None
+    days: int
+
+    @classmethod
+    def of(cls, returns: list[float]) -> Performance:
+        def pct(value):
+            return None if value is None else round(value * 100, 4)
+
+        sharpe = sharpe_ratio(returns, risk_free_daily())
+        return cls(
+            return_pct=pct(cumulative_return(returns)),
+            max_drawdown_pct=pct(max_drawdown(returns)),
+            sharpe_ratio=None if sharpe is None else round(sharpe, 4),
+            days=len(returns),
+        )
+
+
+def _user_returns(
+    users: QuerySet, *, first_day: date | None, last_day: date, live_day: date | None
+) -> Iterator[tuple[int, list[tuple[date, float]]]]:
+    """(user id, [(day, return)]) for each of `users` (a query of user ids) with a return in [first_day, last_day],
+    in date order, over all their accounts; with `live_day`, that day valued now for accounts with no snapshot of it.
+    """
+    snapshots = EquitySnapshot.objects.filter(account__user_id__in=users, date__lte=last_day)
+    if first_day is not None:
+        snapshots = snapshots.filter(date__gte=first_day - timedelta(days=LOOKBACK_DAYS))
+    rows = snapshots.order_by("account__user_id", "account_id", "date").values_list(
+        "account__user_id", "account_id", "date", "equity", "net_flow"
+    )
+    live = _live_rows(users, live_day) if live_day is not None else {}
+    streamed = itertools.groupby(rows.iterator(chunk_size=10_000), key=lambda row: row[0])
+    for user_id, user_rows in streamed:
+        returns = _chain(itertools.chain(user_rows, live.pop(user_id, ())), first_day)
+        if returns:
+            yield user_id, returns
+    for user_id, live_only in live.items():  # accounts with no snapshot yet (opened today)
+        returns = _chain(iter(live_only), first_day)
+        if returns:
+            yield user_id, returns
+
+
+def _live_rows(users: QuerySet, day: date) -> dict[int, list[tuple]]:
+    """Today's value now (at live prices) of the users' accounts open today that have no snapshot of it."""
+    accounts = (
+        Account.objects.filter(user_id__in=users)
+        .filter(Q(is_open=True) | Q(closed_at__gte=day_start(day)))
+        .exclude(snapshots__date=day)
+    )
+    owners = dict(accounts.values_list("pk", "user_id"))
+    live: dict[int, list[tuple]] = defaultdict(list)
+    for batch in snapshots_compute(day=day, account_ids=list(owners)):
+        for row in batch:
+            user_id = owners[row.account_id]
+            live[user_id].append((user_id, row.account_id, day, row.equity, row.net_flow))
+    return live
+
+
+def _chain(rows: Iterator[tuple], first_day: date | None) -> list[tuple[date, float]]:
+    """Each account's daily returns (rows in account, date order; live rows after an account's snapshots), merged
+    by day: several steps on one day (a reset's two accounts) compound into that day's return."""
+    by_day: dict[date, float] = {}
+    account_id, previous = None, None
+    for _user, account, day, equity, net_flow in rows:
+        if account != account_id:
+            account_id, previous = account, None
+        if previous is not None and day <= previous[0]:
+            continue  # a live row for a day that has its snapshot
+        r = daily_return(previous[1] if previous else None, equity, net_flow)
+        previous = (day, equity)
+        if first_day is None or day >= first_day:
+            by_day[day] = (1.0 + by_day.get(day, 0.0)) * (1.0 + r) - 1.0
+    return sorted(by_day.items())
+
+
+# --- league standings -------------------------------------------------------------------------------------------
+
+
+def _rank(results: list[tuple[int, Performance]], key) -> dict[int, int]:
+    """Competition ranks ("1224") by `key` (best first); equal keys share a rank."""
+    ranks, previous, rank = {}, None, 0
+    for position, (user_id, performance) in enumerate(sorted(results, key=lambda item: (key(item[1]), item[0]))):
+        current = key(performance)
+        if current != previous:
+            rank, previous = position + 1, current
+        ranks[user_id] = rank
+    return ranks
+
+
+def _league_key(performance: Performance):
+    # Higher return first; on a tie the shallower drawdown (closer to 0) first.
+    return (-(performance.return_pct or 0.0), -(performance.max_drawdown_pct or 0.0))
+
+
+def league_standings_compute(*, league: League, now: datetime | None = None) -> int:
+    """Recompute and store one league's standings: every member's TWR between the league's dates (today at live
+    prices while it runs), ranked by return and then by the shallower drawdown. Returns the number of members."""
+    now = now or timezone.now()
+    today = seoul_today(now)
+    if today < league.starts_on:
+        last_day = None
+    else:
+        last_day = min(league.ends_on, today)
+        if league.ended_at is not None:
+            last_day = min(last_day, seoul_today(league.ended_at))
+    members = Membership.objects.filter(league=league).values("user_id")
+    results: dict[int, Performance] = {}
+    if last_day is not None:
+        live_day = today if last_day == today and not league_is_over(league, today) else None
+        for user_id, returns in _user_returns(
+            members, first_day=league.starts_on, last_day=last_day, live_day=live_day
+        ):
+            results[user_id] = Performance.of([r for _day, r in returns])
+        trades = _trade_counts(members, league.starts_on, last_day)
+    else:
+        trades = {}
+    ranked = [(user_id, p) for user_id, p in results.items() if p.return_pct is not None]
+    ranks = _rank(ranked, _league_key)
+    empty = Performance(None, None, None, 0)
+    rows = [
+        Standing(
+            league=league,
+            user_id=user_id,
+            rank=ranks.get(user_id),
+            return_pct=results.get(user_id, empty).return_pct,
+            max_drawdown_pct=results.get(user_id, empty).max_drawdown_pct,
+            sharpe_ratio=results.get(user_id, empty).sharpe_ratio,
+            days=results.get(user_id, empty).days,
+            trades=trades.get(user_id, 0),
+        )
+        for user_id in members.values_list("user_id", flat=True)
+    ]
+    with transaction.atomic():
+        Standing.objects.filter(league=league).delete()
+        Standing.objects.bulk_create(rows, batch_size=WRITE_BATCH)
+        League.objects.filter(pk=league.pk).update(standings_computed_at=now)
+    league.standings_computed_at = now
+    return len(rows)
+
+
+def _trade_counts(members: QuerySet, first_day: date, last_day: date) -> dict[int, int]:
+    """Executions (ledger BUY and SELL rows) of each member inside the league's days."""
+    rows = (
+        Transaction.objects.filter(
+            account__user_id__in=members,
+            transaction_type__in=TRADE_TYPES,
+            created_at__gte=day_start(first_day),
+            created_at__lt=day_start(last_day + timedelta(days=1)),
+        )
+        .values("account__user_id")
+        .annotate(trades=Count("id"))
+        .order_by()
+    )
+    return {row["account__user_id"]: row["trades"] for row in rows}
+
+
+def leagues_running(today: date) -> QuerySet[League]:
+    """Started and not over: their standings move through the day."""
+    return League.objects.filter(starts_on__lte=today, ends_on__gte=today, ended_at__isnull=True)
+
+
+def leagues_to_refresh(today: date) -> QuerySet[League]:
+    """After a daily snapshot: the running leagues, those whose last day was that snapshot's (today's or, when it
+    runs at 00:05, yesterday's), and those ended early since their last computation."""
+    return League.objects.filter(starts_on__lte=today).filter(
+        Q(ended_at__isnull=True, ends_on__gte=today - timedelta(days=1))
+        | Q(ended_at__isnull=False, standings_computed_at__isnull=True)
+        | Q(ended_at__gt=F("standings_computed_at"))
+    )
+
+
+# --- the public leaderboard -------------------------------------------------------------------------------------
+
+
+def leaderboard_compute(*, now: datetime | None = None) -> int:
+    """Recompute and store the public leaderboard of every period from the snapshots of the users who opted in
+    (with a nickname). Windows end on the newest snapshot day; Sharpe needs SHARPE_MIN_DAYS days of returns.
+    Returns the number of entries written."""
+    now = now or timezone.now()
+    as_of = EquitySnapshot.objects.aggregate(last=Max("date"))["last"]
+    users = Profile.objects.filter(leaderboard_opt_in=True, nickname__isnull=False).values("user_id")
+    per_period: dict[str, list[tuple[int, Performance]]] = {period: [] for period in PERIOD_DAYS}
+    if as_of is not None:
+        for user_id, returns in _user_returns(users, first_day=None, last_day=as_of, live_day=None):
+            for period, days in PERIOD_DAYS.items():
+                window = returns if days is None else [(d, r) for d, r in returns if d > as_of - timedelta(days=days)]
+                if window:
+                    per_period[period].append((user_id, Performance.of([r for _d, r in window])))
+    entries = []
+    for period, results in per_period.items():
+        by_return = _rank(results, lambda p: -(p.return_pct or 0.0))
+        sharpe_ready = [(u, p) for u, p in results if p.days >= SHARPE_MIN_DAYS and p.sharpe_ratio is not None]
+        by_sharpe = _rank(sharpe_ready, lambda p: -p.sharpe_ratio)
+        entries.extend(
+            LeaderboardEntry(
+                period=period,
+                user_id=user_id,
+                rank_by_return=by_return[user_id],
+                rank_by_sharpe=by_sharpe.get(user_id),
+                return_pct=performance.return_pct or 0.0,
+                sharpe_ratio=performance.sharpe_ratio,
+                max_drawdown_pct=performance.max_drawdown_pct,
+                days=performance.days,
+                as_of=as_of,
+                computed_at=now,
+            )
+            for user_id, performance in results
+        )
+    with transaction.atomic():
+        LeaderboardEntry.objects.all().delete()
+        LeaderboardEntry.objects.bulk_create(entries, batch_size=WRITE_BATCH)
+    return len(entries)
+
+
+def compute_all(*, now: datetime | None = None) -> dict[str, int]:
+    """Every league that can still change, then the leaderboard: what the task runs after the daily snapshot."""
+    now = now or timezone.now()
+    leagues = list(leagues_to_refresh(seoul_today(now)))
+    for league in leagues:
+        league_standings_compute(league=league, now=now)
+    return {"leagues": len(leagues), "leaderboard_entries": leaderboard_compute(now=now)}

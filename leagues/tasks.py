@@ -1,0 +1,31 @@
+"""Celery tasks of the leagues app (thin): standings and the leaderboard (docs/architecture.md §14)."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from leagues import standings
+from leagues.models import League
+from marketdata.calendar import seoul_today
+
+
+@shared_task
+def compute_standings_after_snapshot() -> dict:
+    """After the daily snapshot (portfolio.hooks.snapshots_taken): leagues that can still change, and the
+    leaderboard."""
+    return standings.compute_all()
+
+
+@shared_task
+def refresh_running_leagues() -> int:
+    """Through the day (LEAGUE_STANDINGS_REFRESH_SECONDS): running leagues' standings with today at live prices."""
+    leagues = list(standings.leagues_running(seoul_today(timezone.now())))
+    for league in leagues:
+        standings.league_standings_compute(league=league)
+    return len(leagues)
+
+
+@shared_task
+def compute_league_standings(league_id: int) -> int:
+    """One league at once: when it is created, joined, left or ended, so its page is never a computation behind."""
+    league = League.objects.filter(pk=league_id).first()
+    return 0 if league is None else standings.league_standings_compute(league=league)
