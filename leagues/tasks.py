@@ -1,11 +1,12 @@
 """Celery tasks of the leagues app (thin): standings and the leaderboard (docs/architecture.md §14)."""
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from leagues import standings
 from leagues.models import League
-from marketdata.calendar import seoul_today
+from marketdata.calendar import is_regular_session, seoul_today
 
 
 @shared_task
@@ -17,8 +18,12 @@ def compute_standings_after_snapshot() -> dict:
 
 @shared_task
 def refresh_running_leagues() -> int:
-    """Through the day (LEAGUE_STANDINGS_REFRESH_SECONDS): running leagues' standings with today at live prices."""
-    leagues = list(standings.leagues_running(seoul_today(timezone.now())))
+    """Through the day (LEAGUE_STANDINGS_REFRESH_SECONDS): running leagues' standings with today at live prices.
+    Outside KRX's session, when trading follows it, prices stand still and the snapshot's run has the last word."""
+    now = timezone.now()
+    if settings.MARKET_HOURS_ENFORCED and not is_regular_session(now):
+        return 0
+    leagues = list(standings.leagues_running(seoul_today(now)))
     for league in leagues:
         standings.league_standings_compute(league=league)
     return len(leagues)

@@ -11,6 +11,7 @@ import time_machine
 from leagues.models import LeaderboardEntry, League, Membership, Profile, Standing, Visibility
 from leagues.services import league_create, league_join, profile_update
 from leagues.standings import compute_all, leaderboard_compute, league_standings_compute
+from leagues.tasks import refresh_running_leagues
 from portfolio.analytics import day_start, snapshots_take
 from portfolio.models import Account, EquitySnapshot
 from portfolio.services import account_deposit, account_reset, holding_apply_buy
@@ -278,3 +279,18 @@ def test_profiles_and_visibility_are_plain_rows(db):
     assert league.visibility == Visibility.PUBLIC
     assert len(league.join_code) == 8
     assert Profile.objects.count() == 0
+
+
+def test_running_leagues_refresh_during_the_session_only(samsung, store_price, settings):
+    settings.MARKET_HOURS_ENFORCED = True
+    bull, bear = traders(2)
+    league = a_week_league(bull, bear)
+    with time_machine.travel(at(MONDAY, 10), tick=False):
+        buy(bull, samsung, 100, 70_000)
+        store_price("A005930", 77_000)
+        assert refresh_running_leagues() == 1
+    assert standing(league, bull).return_pct == pytest.approx(7.0)
+    with time_machine.travel(at(MONDAY, 20), tick=False):  # after the close: the snapshot's run has the last word
+        store_price("A005930", 84_000)
+        assert refresh_running_leagues() == 0
+    assert standing(league, bull).return_pct == pytest.approx(7.0)
