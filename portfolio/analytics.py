@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import math
 import random
-import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -119,10 +118,16 @@ def max_drawdown(returns: list[float]) -> float | None:
     return deepest
 
 
+def _stdev(values: list[float], mean: float) -> float:
+    """Sample standard deviation (ddof=1), two-pass in floats: statistics.stdev computes in exact fractions, which
+    cost ~100 µs for 20 days and made ranking 100,000 users' periods take a minute."""
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
 def annualized_volatility(returns: list[float]) -> float | None:
     if len(returns) < 2:
         return None
-    return statistics.stdev(returns) * math.sqrt(TRADING_DAYS_PER_YEAR)
+    return _stdev(returns, math.fsum(returns) / len(returns)) * math.sqrt(TRADING_DAYS_PER_YEAR)
 
 
 def risk_free_daily() -> float:
@@ -134,10 +139,11 @@ def sharpe_ratio(returns: list[float], risk_free: float = 0.0) -> float | None:
     if len(returns) < 2:
         return None
     excess = [r - risk_free for r in returns]
-    deviation = statistics.stdev(excess)
+    mean = math.fsum(excess) / len(excess)
+    deviation = _stdev(excess, mean)
     if deviation < 1e-12:
         return None
-    return _finite(statistics.fmean(excess) / deviation * math.sqrt(TRADING_DAYS_PER_YEAR))
+    return _finite(mean / deviation * math.sqrt(TRADING_DAYS_PER_YEAR))
 
 
 # --- the equity series of one account ------------------------------------------------------------------------
