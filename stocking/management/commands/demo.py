@@ -33,6 +33,7 @@ from django.core.management.base import BaseCommand, CommandError
 DEMO_USERS = [
     # (username, password, is_staff) — local demo logins, printed on start
     ("demo", "stocking-demo", False),
+    ("demo2", "stocking-demo2", False),  # the demo league's second member (leagues.demo)
     ("admin", "stocking-admin", True),
 ]
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -122,6 +123,7 @@ class Command(BaseCommand):
         call_command("load_indices")
         self._ensure_users()
         call_command("snapshot_accounts", seed_demo="demo", days=20)  # a few weeks of history to chart (§13)
+        self._seed_league()
         if no_serve:
             return
         Launcher(self, addr=addr, data_dir=Path(data_dir)).run()
@@ -137,6 +139,15 @@ class Command(BaseCommand):
             user.set_password(password)
             user.is_staff = user.is_superuser = is_staff
             user.save()
+
+    def _seed_league(self):
+        """Both non-staff demo users ranked in a public league that is halfway through (docs/architecture.md §16)."""
+        from leagues.demo import demo_league_seed
+
+        User = get_user_model()
+        owner, rival = (User.objects.get(username=name) for name, _, is_staff in DEMO_USERS if not is_staff)
+        league = demo_league_seed(owner=owner, rival=rival, days=20)
+        self.stdout.write(f"demo league: {league.name} (join code {league.join_code})")
 
 
 class Launcher:
