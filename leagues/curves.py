@@ -1,4 +1,4 @@
-"""The league page's chart (docs/architecture.md §14): a member's cumulative return over the league's days beside
+"""The league page's chart (docs/architecture.md §16): a member's cumulative return over the league's days beside
 the leader's and KOSPI's. The same time-weighted chain as the standings (`leagues.standings._user_returns`): a
 deposit never lifts a curve, and a reset chains the old account into the new one."""
 

@@ -1,4 +1,4 @@
-"""Leagues, their members, public profiles and the cached standings (docs/architecture.md §14).
+"""Leagues, their members, public profiles and the cached standings (docs/architecture.md §16).
 
 Standing and LeaderboardEntry are derived rows: written only by `leagues.standings` after the daily snapshot (and
 through the day for running leagues), read by every standings page, so a read never scans the accounts."""

@@ -1,4 +1,4 @@
-"""Public nicknames (docs/architecture.md §14): what the leaderboard and standings show instead of a username.
+"""Public nicknames (docs/architecture.md §16): what the leaderboard and standings show instead of a username.
 
 A nickname is 2–20 letters (Hangul included), digits, spaces, `_` or `-`; it may not be taken (compared folded),
 look offensive, or look like anyone's username, so that a nickname never reveals who is behind it."""

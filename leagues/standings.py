@@ -1,4 +1,4 @@
-"""League standings and the public leaderboard, computed from equity snapshots (docs/architecture.md §13, §14).
+"""League standings and the public leaderboard, computed from equity snapshots (docs/architecture.md §13, §16).
 
 A member's return is time-weighted over the user's accounts in date order: each account's chain of daily returns,
 and on a reset day the old account's last step and the new one's first compounded into that day's return. So a

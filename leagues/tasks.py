@@ -1,4 +1,4 @@
-"""Celery tasks of the leagues app (thin): standings and the leaderboard (docs/architecture.md §14)."""
+"""Celery tasks of the leagues app (thin): standings and the leaderboard (docs/architecture.md §16)."""
 
 from celery import shared_task
 from django.conf import settings

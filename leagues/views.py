@@ -1,4 +1,4 @@
-"""League pages, the public leaderboard and the public profile (docs/architecture.md §14). Thin: leagues.services
+"""League pages, the public leaderboard and the public profile (docs/architecture.md §16). Thin: leagues.services
 writes, leagues.selectors reads; no page shows a username or e-mail, only public names."""
 
 from datetime import datetime, time, timedelta

@@ -766,7 +766,7 @@ def snapshots_compute(
     *, day: date, account_ids: list[int] | None = None, batch_size: int = SNAPSHOT_BATCH_SIZE
 ) -> Iterator[list[EquitySnapshot]]:
     """Each account's snapshot of `day` as `snapshots_take` writes it, unsaved, a batch at a time: for today, the
-    value at live prices (what league standings show through the day, docs/architecture.md §14)."""
+    value at live prices (what league standings show through the day, docs/architecture.md §16)."""
     today = seoul_today(timezone.now())
     end = day_start(day + timedelta(days=1))
     benchmark = benchmark_close_now(today) if day == today else _benchmark_close_on(day)

@@ -1,4 +1,4 @@
-"""League standings and the public leaderboard (docs/architecture.md §14), computed from real ledgers and
+"""League standings and the public leaderboard (docs/architecture.md §16), computed from real ledgers and
 snapshots: a deposit never lifts a rank, a reset keeps the losses made before it, today counts at live prices, ties
 go to the shallower drawdown, and the leaderboard lists only opted-in users."""
 

@@ -1,4 +1,4 @@
-"""League pages, the leaderboard page and the profile page (issue 17, docs/architecture.md §14): each renders in
+"""League pages, the leaderboard page and the profile page (issue 17, docs/architecture.md §16): each renders in
 Korean and in English; the forms show the services' refusals (bad dates, the premium gate, a wrong, expired or
 full join code, joining twice, a taken or username-like nickname); another user's private league is 404 without its
 code; and no page's HTML holds anyone's username or e-mail."""

@@ -1,4 +1,4 @@
-// The league page (docs/architecture.md §14): the countdown to the league's end, the copy buttons of the join code
+// The league page (docs/architecture.md §16): the countdown to the league's end, the copy buttons of the join code
 // and invitation link, and the chart of the member's cumulative return against the leader's and KOSPI's.
 // No inline script (CSP): the end instant comes from [data-countdown-end] (ISO 8601), the chart's points from
 // <script type="application/json" id="league-chart-data"> named by [data-league-chart].

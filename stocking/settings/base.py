@@ -169,7 +169,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         if env.bool("MARKET_HOURS_ENFORCED", default=False)
         else crontab(hour=0, minute=5),
     },
-    # League standings with today at live prices (docs/architecture.md §14); after each snapshot they are
+    # League standings with today at live prices (docs/architecture.md §16); after each snapshot they are
     # recomputed from it anyway.
     "refresh-running-leagues": {
         "task": "leagues.tasks.refresh_running_leagues",
