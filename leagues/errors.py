@@ -8,6 +8,7 @@ from kernel.errors import ApplicationError, ConflictError, NotFoundError
 
 class InvalidLeague(ApplicationError):
     code = "validation_error"
+    default_message = _("The request has invalid fields; see details.")  # kernel.errors' words for a 400
 
 
 class LeagueNotFound(NotFoundError):
@@ -44,6 +45,7 @@ class PremiumRequired(ApplicationError):
 
 class InvalidNickname(ApplicationError):
     code = "validation_error"
+    default_message = _("The request has invalid fields; see details.")
 
 
 class NicknameTaken(ConflictError):

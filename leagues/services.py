@@ -134,6 +134,7 @@ def league_leave(*, user, league_id: int) -> None:
             raise LeagueEnded()
         membership.delete()
         league.standings.filter(user=user).delete()
+        _standings_soon(league)
 
 
 def member_remove(*, membership_id: int) -> None:
@@ -144,6 +145,7 @@ def member_remove(*, membership_id: int) -> None:
             return
         Standing.objects.filter(league_id=membership.league_id, user_id=membership.user_id).delete()
         membership.delete()
+        _standings_soon(membership.league)
 
 
 def league_end(*, league_id: int, by) -> League:
@@ -162,10 +164,11 @@ def league_end(*, league_id: int, by) -> League:
 
 
 def _standings_soon(league: League) -> None:
-    """After the commit, recompute the league's standings in a few seconds: once for a burst of joins (a class
-    joining together), not once per join."""
+    """After the commit, mark the league's cached standings pages out of date (its members changed) and recompute
+    its standings in a few seconds: once for a burst of joins (a class joining together), not once per join."""
 
     def enqueue():
+        cache.set(selectors.MEMBERS_CHANGED_KEY.format(league_id=league.pk), secrets.token_hex(8), None)
         if cache.add(f"leagues:standings-due:{league.pk}:{league.created_at.timestamp()}", 1, STANDINGS_DEBOUNCE):
             tasks.compute_league_standings.apply_async((league.pk,), countdown=STANDINGS_DEBOUNCE)
 
@@ -199,6 +202,8 @@ def profile_update(*, user, nickname: str | None = None, leaderboard_opt_in: boo
                 profile.save()
         except IntegrityError as exc:  # the same nickname saved by someone else a moment ago
             raise NicknameTaken() from exc
+        # Cached standings and leaderboard pages show nicknames and opted-in users: out of date now.
+        transaction.on_commit(lambda: cache.set(selectors.PROFILES_CHANGED_KEY, secrets.token_hex(8), None))
         return profile
 
 
