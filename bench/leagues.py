@@ -85,7 +85,7 @@ def bench_compute(members: int, users: int, days_count: int):
     from django.utils import timezone
 
     from leagues import standings
-    from leagues.models import League, Membership, Visibility
+    from leagues.models import League, Membership, Standing, Visibility
     from marketdata.calendar import seoul_today
     from portfolio.analytics import snapshot_days_between
     from stocking.services import user_register
@@ -105,9 +105,15 @@ def bench_compute(members: int, users: int, days_count: int):
             visibility=Visibility.PUBLIC, max_members=members, join_code=f"BENCH{len(league_ids)}",
         )  # fmt: skip
         member_ids = [*get_user_model().objects.filter(username__startswith="lb").values_list("pk", flat=True)]
+        member_ids.append(bench_user.pk)
         Membership.objects.bulk_create(
-            (Membership(league=league, user_id=pk) for pk in [*member_ids, bench_user.pk]), batch_size=5000
+            (Membership(league=league, user_id=pk, number=n) for n, pk in enumerate(member_ids, 1)), batch_size=5000
         )
+        Standing.objects.bulk_create(
+            (Standing(league=league, user_id=pk, member_number=n) for n, pk in enumerate(member_ids, 1)),
+            batch_size=5000,
+        )
+        League.objects.filter(pk=league.pk).update(member_count=len(member_ids), members_joined=len(member_ids))
         league_ids[name] = league.pk
 
     print(f"\nleague standings, {members:,} members × {len(days)} days (best of 3)")

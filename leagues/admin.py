@@ -6,7 +6,7 @@ rules and the derived rows stay as the pages leave them; standings and the leade
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -107,7 +107,9 @@ class MembershipInline(admin.TabularInline):
 class LeagueAdmin(admin.ModelAdmin):
     """A league's rules (dates, visibility, size) are fixed at creation; staff may rename it and end it early."""
 
-    list_display = ["name", "owner", "starts_on", "ends_on", "visibility", "members", "status", "standings_computed_at"]
+    list_display = [
+        "name", "owner", "starts_on", "ends_on", "visibility", "member_count", "status", "standings_computed_at",
+    ]  # fmt: skip
     list_filter = [LeagueStatusFilter, "visibility", "starts_on", "ends_on"]
     search_fields = ["name", "=join_code", "owner__username"]
     list_select_related = ["owner"]
@@ -118,13 +120,6 @@ class LeagueAdmin(admin.ModelAdmin):
     fields = ("name", *readonly_fields)
     inlines = [MembershipInline]
     actions = [end_early]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(member_count=Count("memberships", distinct=True))
-
-    @admin.display(description=_("members"), ordering="member_count")
-    def members(self, obj: League) -> int:
-        return obj.member_count  # type: ignore[attr-defined]
 
     @admin.display(description=_("status"))
     def status(self, obj: League) -> str:
@@ -154,7 +149,7 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["league__visibility", "joined_at"]
     search_fields = ["league__name", "=league__join_code", "user__username", "user__league_profile__nickname"]
     list_select_related = ["league", "user__league_profile"]
-    fields = readonly_fields = ("league", "user", "joined_at")
+    fields = readonly_fields = ("league", "user", "number", "joined_at")
     actions = [remove_from_league]
 
     @admin.display(description=_("nickname"))

@@ -336,7 +336,7 @@ class LeagueStandingsApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         league = selectors.league_get_for(
-            user=request.user, league_id=league_id, join_code=filters.validated_data.get("join_code"), counted=False
+            user=request.user, league_id=league_id, join_code=filters.validated_data.get("join_code")
         )
         is_member = league.is_member  # type: ignore[attr-defined]
         paginator = self.pagination_class()
@@ -373,7 +373,7 @@ class LeagueStandingsApi(APIView):
     def _page(self, request, league: League, paginator: StandingsPagination) -> dict:
         """One page as (user id, line) pairs: the user id stays on the server, compared with the caller's for
         `is_me`. Raises NotFound past the last page."""
-        standings = selectors.with_member_numbers(selectors.standings_page(league=league), league_id=league.pk)
+        standings = selectors.standings_page(league=league)
         lines = paginator.paginate_queryset(standings, request, view=self)
         return {
             "count": paginator.page.paginator.count,
@@ -383,7 +383,7 @@ class LeagueStandingsApi(APIView):
         }
 
     def _me(self, league: League, user) -> dict | None:
-        standing = selectors.standing_of(league=league, user=user, numbered=True)
+        standing = selectors.standing_of(league=league, user=user)
         return None if standing is None else _standing_line(standing, is_me=True)
 
 

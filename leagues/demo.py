@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from leagues import standings
-from leagues.models import League, Membership, Profile, Visibility
-from leagues.services import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, profile_update
+from leagues.models import League, Profile, Visibility
+from leagues.services import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, member_add, profile_update
 from marketdata.calendar import seoul_today
 from portfolio.analytics import snapshots_seed_demo
 from portfolio.models import Account
@@ -52,7 +52,7 @@ def demo_league_seed(*, owner, rival, days: int = 20) -> League:
                 join_code=_free_join_code(),
             )
         for user in (owner, rival):
-            Membership.objects.get_or_create(league=league, user=user)
+            member_add(league_id=league.pk, user=user)
     for user, nickname in zip((owner, rival), DEMO_NICKNAMES, strict=True):
         profile = Profile.objects.filter(user=user).first()
         if profile is None or not profile.nickname:

@@ -28,6 +28,10 @@ class League(models.Model):
     # Set when the owner or staff end a league before its last day; it is then over and its standings final.
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     standings_computed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Kept by the join and leave services under the league's row lock: a read of a league of thousands counts
+    # nothing, and members are numbered in the order they joined ("Member N" of those without a nickname).
+    member_count = models.PositiveIntegerField(_("members"), default=0, editable=False)
+    members_joined = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("league")
@@ -46,13 +50,17 @@ class League(models.Model):
 class Membership(models.Model):
     league = models.ForeignKey(League, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="league_memberships")
+    number = models.PositiveIntegerField(help_text="the order of joining: “Member N” when there is no nickname")
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("member")
         verbose_name_plural = _("members")
         ordering = ["league", "id"]
-        constraints = [models.UniqueConstraint(fields=["league", "user"], name="one_membership_per_league")]
+        constraints = [
+            models.UniqueConstraint(fields=["league", "user"], name="one_membership_per_league"),
+            models.UniqueConstraint(fields=["league", "number"], name="one_member_number_per_league"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.league_id}: {self.user_id}"
@@ -83,6 +91,7 @@ class Standing(models.Model):
 
     league = models.ForeignKey(League, on_delete=models.CASCADE, related_name="standings")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    member_number = models.PositiveIntegerField(help_text="Membership.number, so a read needs no join")
     rank = models.PositiveIntegerField(null=True, help_text="null: no history in the league's days yet")
     return_pct = models.FloatField(null=True)
     max_drawdown_pct = models.FloatField(null=True)

@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils.translation import gettext
 
 from leagues.errors import LeagueNotFound
@@ -32,16 +31,8 @@ def leagues_running_owned(*, owner, today: date) -> QuerySet[League]:
     return League.objects.filter(owner=owner, ended_at__isnull=True, ends_on__gte=today)
 
 
-def _with_member_counts(leagues: QuerySet[League], user) -> QuerySet[League]:
-    mine = Membership.objects.filter(league=OuterRef("pk"), user=user) if user is not None else None
-    # A correlated count on the (league, user) index: a join and GROUP BY over every member (and the joined owner and
-    # profile columns) cost tens of milliseconds for a league of thousands, on every read of it.
-    members = Membership.objects.filter(league=OuterRef("pk")).order_by().values("league")
-    count = Subquery(members.annotate(n=Count("pk")).values("n")[:1])
-    leagues = leagues.annotate(member_count=Coalesce(count, 0))
-    if mine is not None:
-        leagues = leagues.annotate(is_member=Exists(mine))
-    return leagues
+def _with_is_member(leagues: QuerySet[League], user) -> QuerySet[League]:
+    return leagues.annotate(is_member=Exists(Membership.objects.filter(league=OuterRef("pk"), user=user)))
 
 
 def leagues_visible(*, user, scope: str, today: date) -> QuerySet[League]:
@@ -51,18 +42,14 @@ def leagues_visible(*, user, scope: str, today: date) -> QuerySet[League]:
     condition = {"mine": mine, "public": open_public, "all": mine | open_public}[scope]
     ids = League.objects.filter(condition).values("pk")
     leagues = League.objects.filter(pk__in=ids).select_related("owner__league_profile")
-    return _with_member_counts(leagues, user).order_by("-starts_on", "-id")
+    return _with_is_member(leagues, user).order_by("-starts_on", "-id")
 
 
-def league_get_for(*, user, league_id: int, join_code: str | None = None, counted: bool = True) -> League:
+def league_get_for(*, user, league_id: int, join_code: str | None = None) -> League:
     """A league the user may see: public, theirs, or private with its code. Otherwise LeagueNotFound (404), the
-    same answer as for a league that does not exist. `counted=False`: only `is_member` is annotated (no member
-    count, no owner), for a standings read that needs nothing else."""
-    leagues = League.objects.filter(pk=league_id)
-    if counted:
-        league = _with_member_counts(leagues, user).select_related("owner__league_profile").first()
-    else:
-        league = leagues.annotate(is_member=Exists(Membership.objects.filter(league=OuterRef("pk"), user=user))).first()
+    same answer as for a league that does not exist. With `is_member` and the owner's profile."""
+    leagues = League.objects.filter(pk=league_id).select_related("owner__league_profile")
+    league = _with_is_member(leagues, user).first()
     if league is None:
         raise LeagueNotFound()
     code_ok = join_code is not None and join_code.strip().upper() == league.join_code
@@ -91,12 +78,8 @@ def standings_page(*, league: League) -> QuerySet[Standing]:
     )
 
 
-def standing_of(*, league: League, user, numbered: bool = False) -> Standing | None:
-    """The user's line; `numbered`: with its `member_number` (with_member_numbers)."""
-    standing = Standing.objects.filter(league=league, user=user).select_related("user__league_profile")
-    if numbered:
-        standing = with_member_numbers(standing, league_id=league.pk)
-    return standing.first()
+def standing_of(*, league: League, user) -> Standing | None:
+    return Standing.objects.filter(league=league, user=user).select_related("user__league_profile").first()
 
 
 def standings_of(*, user, league_ids: list[int]) -> dict[int, Standing]:
@@ -106,33 +89,17 @@ def standings_of(*, user, league_ids: list[int]) -> dict[int, Standing]:
     return {s.league_id: s for s in Standing.objects.filter(user=user, league_id__in=league_ids)}
 
 
-def with_member_numbers(standings: QuerySet[Standing], *, league_id: int) -> QuerySet[Standing]:
-    """Each line's `member_number`: the order its member joined in, the N of "Member N" for members without a
-    nickname (as the league page numbers them)."""
-    joined = Membership.objects.filter(league_id=league_id, user_id=OuterRef(OuterRef("user_id"))).values("pk")[:1]
-    earlier = (
-        Membership.objects.filter(league_id=league_id, pk__lte=Subquery(joined))
-        .order_by()
-        .values("league_id")
-        .annotate(number=Count("pk"))
-        .values("number")
-    )
-    return standings.annotate(member_number=Subquery(earlier))
-
-
-# Marks that a cached standings page or leaderboard page is out of date before its next computation: set by
-# leagues.services after a commit that changes a league's members, or anyone's nickname or opt-in.
-MEMBERS_CHANGED_KEY = "leagues:members-changed:{league_id}"
+# Marks that cached standings and leaderboard pages are out of date before their next computation: set by
+# leagues.services after a commit that changes anyone's nickname or opt-in.
 PROFILES_CHANGED_KEY = "leagues:profiles-changed"
 
 
 def standings_version(*, league: League) -> str:
-    """What a cached copy of the league's standings is keyed on: its last computation, its last change of members
-    and the last change of any public profile."""
-    marks = cache.get_many([MEMBERS_CHANGED_KEY.format(league_id=league.pk), PROFILES_CHANGED_KEY])
+    """What a cached copy of the league's standings is keyed on: its last computation, its members (the counters
+    every join and leave moves) and the last change of any public profile."""
     computed = league.standings_computed_at.timestamp() if league.standings_computed_at else "never"
-    members = marks.get(MEMBERS_CHANGED_KEY.format(league_id=league.pk), 0)
-    return f"{computed}:{members}:{marks.get(PROFILES_CHANGED_KEY, 0)}"
+    members = f"{league.members_joined}-{league.member_count}"
+    return f"{computed}:{members}:{cache.get(PROFILES_CHANGED_KEY, 0)}"
 
 
 def leaderboard_version(*, computed: LeaderboardEntry | None) -> str:

@@ -10,7 +10,7 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Func, Q, Value
+from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Lower, Replace
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -84,8 +84,7 @@ def league_create(
                     max_members=max_members,
                     join_code=_new_join_code(),
                 )
-                Membership.objects.create(league=league, user=owner)
-                Standing.objects.create(league=league, user=owner)
+                _member_add(league, owner)
                 _standings_soon(league)
                 return league
         except IntegrityError:  # a join code drawn twice (32^8 codes): draw again
@@ -109,12 +108,38 @@ def league_join(*, user, league_id: int, join_code: str | None = None) -> Member
             raise LeagueEnded()
         if Membership.objects.filter(league=league, user=user).exists():
             raise AlreadyMember()
-        if Membership.objects.filter(league=league).count() >= league.max_members:
+        if league.member_count >= league.max_members:
             raise LeagueFull()
-        membership = Membership.objects.create(league=league, user=user)
-        Standing.objects.create(league=league, user=user)  # listed at once, unranked until the standings run
+        membership = _member_add(league, user)
         _standings_soon(league)
         return membership
+
+
+def member_add(*, league_id: int, user) -> Membership:
+    """Put a user in a league with none of the joining rules (its dates, code or size): staff and demo data.
+    Under the league's row lock, like a join."""
+    with transaction.atomic():
+        league = locked(League.objects.filter(pk=league_id)).get()
+        membership = Membership.objects.filter(league=league, user=user).first()
+        return membership or _member_add(league, user)
+
+
+def _member_add(league: League, user) -> Membership:
+    """The membership, numbered in joining order, the league's counters, and an unranked line in the standings (a
+    member is listed at once). The caller holds the league's row lock (or just created it)."""
+    league.member_count += 1
+    league.members_joined += 1
+    League.objects.filter(pk=league.pk).update(member_count=league.member_count, members_joined=league.members_joined)
+    membership = Membership.objects.create(league=league, user=user, number=league.members_joined)
+    Standing.objects.create(league=league, user=user, member_number=membership.number)
+    return membership
+
+
+def _member_drop(membership: Membership) -> None:
+    """The membership, its standings line and the league's count; the caller holds the league's row lock."""
+    Standing.objects.filter(league_id=membership.league_id, user_id=membership.user_id).delete()
+    membership.delete()
+    League.objects.filter(pk=membership.league_id).update(member_count=F("member_count") - 1)
 
 
 def league_leave(*, user, league_id: int) -> None:
@@ -132,20 +157,21 @@ def league_leave(*, user, league_id: int) -> None:
             raise NotMember()
         if selectors.league_is_over(league, today):
             raise LeagueEnded()
-        membership.delete()
-        league.standings.filter(user=user).delete()
+        _member_drop(membership)
         _standings_soon(league)
 
 
 def member_remove(*, membership_id: int) -> None:
     """Staff remove a member (from the admin), at any time."""
+    league_id = Membership.objects.filter(pk=membership_id).values_list("league_id", flat=True).first()
+    if league_id is None:
+        return
     with transaction.atomic():
-        membership = Membership.objects.filter(pk=membership_id).first()
-        if membership is None:
-            return
-        Standing.objects.filter(league_id=membership.league_id, user_id=membership.user_id).delete()
-        membership.delete()
-        _standings_soon(membership.league)
+        league = locked(League.objects.filter(pk=league_id)).get()
+        membership = Membership.objects.filter(pk=membership_id).first()  # read again under the lock
+        if membership is not None:
+            _member_drop(membership)
+            _standings_soon(league)
 
 
 def league_end(*, league_id: int, by) -> League:
@@ -164,11 +190,10 @@ def league_end(*, league_id: int, by) -> League:
 
 
 def _standings_soon(league: League) -> None:
-    """After the commit, mark the league's cached standings pages out of date (its members changed) and recompute
-    its standings in a few seconds: once for a burst of joins (a class joining together), not once per join."""
+    """After the commit, recompute the league's standings in a few seconds: once for a burst of joins (a class
+    joining together), not once per join. (Cached standings pages are keyed on the league's member counters.)"""
 
     def enqueue():
-        cache.set(selectors.MEMBERS_CHANGED_KEY.format(league_id=league.pk), secrets.token_hex(8), None)
         if cache.add(f"leagues:standings-due:{league.pk}:{league.created_at.timestamp()}", 1, STANDINGS_DEBOUNCE):
             tasks.compute_league_standings.apply_async((league.pk,), countdown=STANDINGS_DEBOUNCE)
 

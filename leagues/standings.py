@@ -155,6 +155,7 @@ def league_standings_compute(*, league: League, now: datetime | None = None) -> 
         if league.ended_at is not None:
             last_day = min(last_day, seoul_today(league.ended_at))
     members = Membership.objects.filter(league=league).values("user_id")
+    numbers = dict(Membership.objects.filter(league=league).values_list("user_id", "number"))
     results: dict[int, Performance] = {}
     if last_day is not None:
         live_day = today if last_day == today and not league_is_over(league, today) else None
@@ -172,6 +173,7 @@ def league_standings_compute(*, league: League, now: datetime | None = None) -> 
         Standing(
             league=league,
             user_id=user_id,
+            member_number=number,
             rank=ranks.get(user_id),
             return_pct=results.get(user_id, empty).return_pct,
             max_drawdown_pct=results.get(user_id, empty).max_drawdown_pct,
@@ -179,7 +181,7 @@ def league_standings_compute(*, league: League, now: datetime | None = None) -> 
             days=results.get(user_id, empty).days,
             trades=trades.get(user_id, 0),
         )
-        for user_id in members.values_list("user_id", flat=True)
+        for user_id, number in numbers.items()
     ]
     with transaction.atomic():
         Standing.objects.filter(league=league).delete()

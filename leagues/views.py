@@ -6,7 +6,6 @@ from datetime import datetime, time, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +19,7 @@ from kernel.htmx import wants_fragment
 from leagues import curves, selectors, services
 from leagues.errors import InvalidLeague, InvalidNickname, LeagueNotFound, NicknameTaken, PremiumRequired
 from leagues.forms import JoinCodeForm, LeagueForm, ProfileForm
-from leagues.models import League, Membership, Metric, Period
+from leagues.models import League, Metric, Period
 from leagues.standings import SHARPE_MIN_DAYS
 from marketdata.calendar import SEOUL, seoul_today
 
@@ -159,21 +158,8 @@ def _league_or_404(request, league_id: int) -> League:
         raise Http404(exc.message) from exc
 
 
-def _member_numbers(league: League, standings):
-    """Each row's member number (the order they joined in), the "Member N" of members without a nickname."""
-    joined = Membership.objects.filter(league_id=league.pk, user_id=OuterRef(OuterRef("user_id"))).values("pk")[:1]
-    earlier = (
-        Membership.objects.filter(league_id=league.pk, pk__lte=Subquery(joined))
-        .order_by()
-        .values("league_id")
-        .annotate(number=Count("pk"))
-        .values("number")
-    )
-    return standings.annotate(member_number=Subquery(earlier))
-
-
 def _standings_context(request, league: League) -> dict:
-    standings = _member_numbers(league, selectors.standings_page(league=league))
+    standings = selectors.standings_page(league=league)
     page = Paginator(standings, PAGE_SIZE).get_page(request.GET.get("page"))
     for row in page.object_list:
         row.public_name = selectors.public_name(row.user, fallback_number=row.member_number)
@@ -192,10 +178,7 @@ def league_detail_page(request, league_id: int):
     leader = selectors.standings_page(league=league).filter(rank__isnull=False).first()
     if leader is not None and leader.user_id == request.user.pk:
         leader = None  # the viewer leads: their own line is the leader's
-    me_name = None
-    if mine is not None:
-        number = _member_numbers(league, selectors.standings_page(league=league).filter(pk=mine.pk)).first()
-        me_name = selectors.public_name(request.user, fallback_number=number.member_number if number else None)
+    me_name = None if mine is None else selectors.public_name(request.user, fallback_number=mine.member_number)
     context.update(
         league=_with_status([league], today)[0],
         mine=mine,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from leagues import services
 from leagues.models import League, Membership, Standing, Visibility
-from leagues.services import league_create, league_join, profile_update
+from leagues.services import league_create, league_join, member_add, profile_update
 from leagues.standings import leaderboard_compute, league_standings_compute
 from marketdata.calendar import seoul_today
 from marketdata.models import MarketIndex, MarketIndexDay
@@ -147,7 +147,7 @@ def test_the_list_shows_my_leagues_and_open_public_ones_with_status_and_members(
         name="지난 리그", owner=owner, starts_on=today() - timedelta(days=20), ends_on=today() - timedelta(days=1),
         visibility=Visibility.PUBLIC, join_code="ENDED234", max_members=10,
     )  # fmt: skip
-    Membership.objects.create(league=ended, user=owner)
+    member_add(league_id=ended.pk, user=owner)
     client.force_login(owner)
     html = html_of(client, "/leagues/")
     mine = html.split('data-testid="my-leagues"')[1].split("</section>")[0]
@@ -345,7 +345,7 @@ def running_league(owner, member):
         visibility=Visibility.PUBLIC, join_code="TENDAY23", max_members=50,
     )  # fmt: skip
     for user in (owner, member):
-        Membership.objects.create(league=league, user=user)
+        member_add(league_id=league.pk, user=user)
     league_standings_compute(league=league)
     return league
 
