@@ -16,6 +16,7 @@ from leagues.standings import LOOKBACK_DAYS, _user_returns
 from marketdata.calendar import seoul_today
 from marketdata.models import MarketIndexDay
 from portfolio.analytics import BENCHMARK_CODE, benchmark_close_now
+from portfolio.models import EquitySnapshot
 
 
 def league_last_day(league: League, today: date) -> date | None:
@@ -36,21 +37,34 @@ def _cumulative(returns: list[tuple[date, float]]) -> dict[date, float]:
     return out
 
 
-def _benchmark(first_day: date, last_day: date, today: date, live: bool) -> tuple[Decimal | None, dict[date, Decimal]]:
-    """KOSPI's close before the league's first day (the base) and its closes over the league's days."""
-    closes = MarketIndexDay.objects.filter(index__code=BENCHMARK_CODE).order_by("date")
-    base = (
-        closes.filter(date__lt=first_day, date__gte=first_day - timedelta(days=LOOKBACK_DAYS))
-        .values_list("close", flat=True)
-        .last()
+def _benchmark(
+    first_day: date, last_day: date, today: date, live: bool, user_ids: list[int]
+) -> tuple[Decimal | None, dict[date, Decimal]]:
+    """KOSPI's close before the league's first day (the base) and its closes over the league's days: as the two
+    users' snapshots recorded it (what the analytics page charts), else the shipped daily history."""
+    first = first_day - timedelta(days=LOOKBACK_DAYS)
+    recorded: dict[date, Decimal] = {}
+    for user_id in user_ids:  # the viewer's last: their own analytics page charts the same closes
+        recorded |= dict(
+            EquitySnapshot.objects.filter(
+                account__user_id=user_id, date__gte=first, date__lte=last_day, benchmark_close__isnull=False
+            )
+            .order_by("date")
+            .values_list("date", "benchmark_close")
+        )
+    history = (
+        MarketIndexDay.objects.filter(index__code=BENCHMARK_CODE, date__gte=first, date__lte=last_day)
+        .order_by("date")
+        .values_list("date", "close")
     )
-    days = dict(closes.filter(date__gte=first_day, date__lte=last_day).values_list("date", "close"))
-    if live and today not in days:
+    closes = dict(history) | recorded
+    if live and today not in closes:
         now_value = benchmark_close_now(today)
         if now_value is not None:
-            days[today] = now_value
-    if base is None and days:  # no close before the league: its first day's close is the base
-        base = days[min(days)]
+            closes[today] = now_value
+    before = [day for day in closes if day < first_day]
+    days = {day: close for day, close in closes.items() if day >= first_day}
+    base = closes[max(before)] if before else (days[min(days)] if days else None)
     return base, days
 
 
@@ -61,7 +75,7 @@ def league_curves(*, league: League, me_id: int | None, leader_id: int | None, n
     now = now or timezone.now()
     today = seoul_today(now)
     last_day = league_last_day(league, today)
-    user_ids = [pk for pk in {me_id, leader_id} if pk is not None]
+    user_ids = list(dict.fromkeys(pk for pk in (leader_id, me_id) if pk is not None))
     if last_day is None:
         return {"points": []}
     live = last_day == today and not league_is_over(league, today)
@@ -72,7 +86,7 @@ def league_curves(*, league: League, me_id: int | None, leader_id: int | None, n
             users, first_day=league.starts_on, last_day=last_day, live_day=today if live else None
         ):
             cumulative[user_id] = _cumulative(returns)
-    base, closes = _benchmark(league.starts_on, last_day, today, live)
+    base, closes = _benchmark(league.starts_on, last_day, today, live, user_ids)
     days = sorted({day for curve in cumulative.values() for day in curve} | set(closes))
     lines = {"mine": cumulative.get(me_id, {}), "leader": cumulative.get(leader_id, {})}  # type: ignore[arg-type]
     carried: dict[str, float | None] = {"mine": None, "leader": None, "benchmark": None}

@@ -24,6 +24,10 @@ OFFENSIVE = (
 )  # fmt: skip
 
 
+# What standings call members without a nickname ("Member 3", "회원 3"): a nickname may not pose as one.
+POSING_AS_MEMBER = re.compile(r"^(member|회원|anonymous|익명)\d*$")
+
+
 def nickname_key(nickname: str) -> str:
     """The folded shape two nicknames (or a nickname and a username) are compared by: NFKC, casefolded, without
     spaces and separators."""
@@ -39,6 +43,6 @@ def nickname_problem(nickname: str):
     if not ALLOWED.match(nickname) or not nickname_key(nickname):
         return _("Use letters, digits, spaces, '_' or '-' only.")
     key = nickname_key(nickname)
-    if any(word in key for word in OFFENSIVE):
+    if any(word in key for word in OFFENSIVE) or POSING_AS_MEMBER.match(key):
         return _("Choose another nickname: this one could offend or mislead.")
     return None

@@ -131,11 +131,17 @@ def leaderboard_computed(*, period: str) -> LeaderboardEntry | None:
     return entries.order_by("rank_by_return").first()  # on the (period, rank_by_return) index
 
 
+def nickname_of(user) -> str | None:
+    """The user's nickname, from a user loaded with `league_profile` (select_related): no query of its own."""
+    profile = getattr(user, "league_profile", None) if user is not None else None
+    return profile.nickname if profile is not None and profile.nickname else None
+
+
 def public_name(user, *, fallback_number: int | None = None) -> str:
     """A user as others see them: the nickname, or "Member N" in their leagues; never a username."""
-    profile = getattr(user, "league_profile", None) if user is not None else None
-    if profile is not None and profile.nickname:
-        return profile.nickname
+    nickname = nickname_of(user)
+    if nickname is not None:
+        return nickname
     if fallback_number is not None:
         return gettext("Member %(number)s") % {"number": fallback_number}
     return gettext("Anonymous")

@@ -183,6 +183,7 @@ def league_detail_page(request, league_id: int):
         league=_with_status([league], today)[0],
         mine=mine,
         me_name=me_name,
+        has_nickname=mine is not None and selectors.nickname_of(mine.user) is not None,
         has_leader=leader is not None,
         is_owner=league.owner_id == request.user.pk,
         is_full=league.member_count >= league.max_members,

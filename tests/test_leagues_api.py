@@ -537,7 +537,22 @@ def test_a_taken_nickname_is_409_and_nothing_changes(owner_client, user, friend)
 
 @pytest.mark.parametrize(
     "nickname",
-    ["", "   ", "x", "a" * 21, "<script>", "fuckface", "씨발놈", "관리자", 42, None, True, ["닉네임"]],
+    [
+        "",
+        "   ",
+        "x",
+        "a" * 21,
+        "<script>",
+        "fuckface",
+        "씨발놈",
+        "관리자",
+        "회원 3",
+        "Member-12",
+        42,
+        None,
+        True,
+        ["닉네임"],
+    ],  # fmt: skip
 )
 def test_a_bad_nickname_is_400_and_nothing_changes(owner_client, user, nickname):
     assert owner_client.patch("/api/v1/profile", {"nickname": "원래이름"}, format="json").status_code == 200

@@ -19,6 +19,7 @@ from leagues.standings import leaderboard_compute, league_standings_compute
 from marketdata.calendar import seoul_today
 from marketdata.models import MarketIndex, MarketIndexDay
 from portfolio.analytics import snapshots_seed_demo
+from portfolio.models import EquitySnapshot
 from portfolio.selectors import account_get_open
 from tests.factories import UserFactory, open_account_for
 
@@ -391,7 +392,11 @@ def test_a_member_behind_sees_the_leaders_curve_beside_their_own(client, running
     assert points[-1]["leader"] == pytest.approx(leader.return_pct, abs=1e-3)
     assert points[-1]["leader"] > points[-1]["mine"]
     assert "legend-leader" in html
-    assert points[-1]["benchmark"] == pytest.approx((2500 / 2511 - 1) * 100, abs=1e-3)  # from the close before day 1
+    # KOSPI as the snapshots recorded it (the analytics page's line), from the one before day 1; today's close 2500
+    before = EquitySnapshot.objects.filter(account__user=behind.user, date__lt=running_league.starts_on)
+    before = before.order_by("-date")
+    base = before.values_list("benchmark_close", flat=True).first()
+    assert points[-1]["benchmark"] == pytest.approx((2500 / float(base) - 1) * 100, abs=1e-3)
 
 
 def test_the_standings_table_is_paginated_and_pages_by_htmx(client, owner):

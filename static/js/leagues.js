@@ -68,7 +68,7 @@
     grid: { vertLines: { color: "#f2f4f6" }, horzLines: { color: "#f2f4f6" } },
     rightPriceScale: { borderColor: "#e5e8eb" },
     timeScale: { borderColor: "#e5e8eb" },
-    localization: { locale: "ko-KR", priceFormatter: (p) => `${pct.format(Math.abs(p) < 0.005 ? 0 : p)}%` },
+    localization: { locale: document.documentElement.lang || "ko", priceFormatter: (p) => `${pct.format(Math.abs(p) < 0.005 ? 0 : p)}%` },
   });
   const points = JSON.parse(source.textContent).points;
   const line = (field) =>
@@ -81,6 +81,8 @@
   if (mine.length) {
     const last = mine[mine.length - 1].value;
     chart.addSeries(LWC.LineSeries, { color: last < 0 ? DOWN : UP, lineWidth: 3 }).setData(mine);
+    // the legend's swatch follows the line: red while up, blue while down (Korean brokers' colours)
+    document.querySelector(".legend-account")?.classList.toggle("is-down", last < 0);
   }
   chart.timeScale().fitContent();
   el.dataset.points = String(Math.max(mine.length, leader.length, benchmark.length));
