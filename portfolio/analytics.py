@@ -826,6 +826,13 @@ def snapshots_seed_demo(*, account: Account, days: int, seed: int = 16) -> int:
         kospi_levels.append(kospi)
         kospi /= math.exp(step)
     kospi_levels.reverse()
+    # KOSPI is one market: days another demo account recorded keep their closes (a second demo user's chart and a
+    # league's KOSPI line agree with the first's).
+    recorded = dict(
+        EquitySnapshot.objects.filter(date__in=seeded, benchmark_close__isnull=False)
+        .values_list("date", "benchmark_close")
+        .distinct()
+    )
     rows, level = [], float(start_equity)
     for index, (day, step) in enumerate(zip(seeded, steps, strict=True)):
         if index:
@@ -839,7 +846,7 @@ def snapshots_seed_demo(*, account: Account, days: int, seed: int = 16) -> int:
                 cash=equity,
                 market_value=ZERO,
                 net_flow=start_equity if index == 0 else ZERO,
-                benchmark_close=Decimal(f"{kospi_levels[index]:.2f}"),
+                benchmark_close=recorded.get(day, Decimal(f"{kospi_levels[index]:.2f}")),
             )
         )
     EquitySnapshot.objects.bulk_create(rows)

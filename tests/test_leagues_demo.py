@@ -32,6 +32,13 @@ def test_the_demo_league_ranks_both_demo_users_by_return_and_a_rerun_duplicates_
     assert 0 not in (first.return_pct, second.return_pct)
     assert all(-20 < s.return_pct < 20 and s.days >= 5 for s in standings)  # believable: a few percent over weeks
 
+    # One market: both demo histories record the same KOSPI close on each day (their charts and the league's agree).
+    def kospi(user):
+        return dict(EquitySnapshot.objects.filter(account__user=user).values_list("date", "benchmark_close"))
+
+    assert kospi(demo) == kospi(demo2)
+    assert len(set(kospi(demo).values())) > 10
+
     profiles = {p.user: p for p in Profile.objects.filter(user__in=[demo, demo2])}
     assert (profiles[demo].nickname, profiles[demo2].nickname) == DEMO_NICKNAMES
     assert all(p.leaderboard_opt_in for p in profiles.values())
