@@ -1,7 +1,8 @@
-"""Won amounts in the admin's change lists as the pages show them (docs/architecture.md §14): thousands separators
-and 원 that
+"""Admin helpers shared by the apps.
+
+Won amounts in the change lists as the pages show them (docs/architecture.md §14): thousands separators and 원 that
 does not wrap, e.g. 10,000,000원; an empty amount is a dash. Times need nothing here: the admin shows aware datetimes
-in TIME_ZONE (Asia/Seoul), like the pages."""
+in TIME_ZONE (Asia/Seoul), like the pages. And the admin of records that only services write."""
 
 from decimal import Decimal, InvalidOperation
 
@@ -29,3 +30,16 @@ def won_column(model, field: str):
 
     column.__name__ = f"{field}_won"
     return column
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that change only through services (money, derived rows, processed webhooks): the admin shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

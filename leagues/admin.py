@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from kernel.admin_columns import ReadOnlyAdmin
 from kernel.errors import ApplicationError
 from leagues.errors import LeagueEnded
 from leagues.models import LeaderboardEntry, League, Membership, Profile, Standing
@@ -27,19 +28,6 @@ STATUS_LABELS = {
 
 def _today():
     return seoul_today(timezone.now())
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Derived rows: written by `leagues.standings` only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LeagueStatusFilter(admin.SimpleListFilter):

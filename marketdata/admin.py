@@ -8,6 +8,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kernel.admin_columns import ReadOnlyAdmin
 from kernel.errors import ApplicationError
 from marketdata.models import Candle, MarketIndex, MarketIndexDay, Stock
 from marketdata.relay_commands import relay_command_send
@@ -49,7 +50,7 @@ class MarketIndexAdmin(admin.ModelAdmin):
 
 
 @admin.register(MarketIndexDay)
-class MarketIndexDayAdmin(admin.ModelAdmin):
+class MarketIndexDayAdmin(ReadOnlyAdmin):
     """The shipped daily history (load_indices); shown, not edited."""
 
     list_display = ["index", "date", "open", "high", "low", "close", "volume"]
@@ -57,33 +58,15 @@ class MarketIndexDayAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Candle)
-class CandleAdmin(admin.ModelAdmin):
+class CandleAdmin(ReadOnlyAdmin):
     """Candles are built from ticks; the admin shows them."""
 
     list_display = ["stock", "start", "open", "high", "low", "close", "volume"]
     list_select_related = ["stock"]
     search_fields = ["stock__code", "stock__name"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- the relay page: /admin/marketdata/relay/ ------------------------------------------------

@@ -4,7 +4,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from kernel.admin_columns import won_column
+from kernel.admin_columns import ReadOnlyAdmin, won_column
 from kernel.errors import ApplicationError
 from payments.forms import RefundForm
 from payments.models import Payment, PaymentStatus, ProcessedWebhook, Product, Subscription
@@ -129,16 +129,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProcessedWebhook)
-class ProcessedWebhookAdmin(admin.ModelAdmin):
+class ProcessedWebhookAdmin(ReadOnlyAdmin):
     list_display = ["webhook_id", "event_type", "payment_id", "outcome", "received_at"]
     list_filter = ["event_type", "received_at"]
     search_fields = ["=webhook_id", "=payment_id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -7,24 +7,11 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kernel.admin_columns import won_column
+from kernel.admin_columns import ReadOnlyAdmin, won_column
 from kernel.errors import ApplicationError
 from kernel.fields import MAX_WON
 from portfolio.models import Account, AccountEvent, Holding, Transaction, Watchlist, WatchlistItem
 from portfolio.services import account_adjust
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money records change only through services; the admin shows them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AdjustmentForm(forms.Form):
