@@ -7,7 +7,6 @@ Django's cache until the next computation, so a read costs a fixed handful of in
 """
 
 import re
-from datetime import timedelta
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -27,7 +26,6 @@ from leagues import selectors, services
 from leagues.models import League, Metric, Period, Visibility
 from leagues.services import MAX_MEMBERS
 from marketdata.calendar import seoul_today
-from portfolio.analytics import day_start
 
 TAGS = ["leagues"]
 NOT_FOUND = error_response(
@@ -110,8 +108,7 @@ class LeagueOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_ends_at(self, league) -> str:
-        ends_at = league.ended_at or day_start(league.ends_on + timedelta(days=1))
-        return serializers.DateTimeField().to_representation(ends_at)
+        return serializers.DateTimeField().to_representation(selectors.league_ends_at(league))
 
     @extend_schema_field(MyStandingOutputSerializer(allow_null=True))
     def get_my_standing(self, league) -> dict | None:

@@ -11,22 +11,12 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from leagues.models import League
-from leagues.selectors import league_is_over
-from leagues.standings import LOOKBACK_DAYS, _user_returns
+from leagues.selectors import league_last_day
+from leagues.standings import LOOKBACK_DAYS, _user_returns, league_live_day
 from marketdata.calendar import seoul_today
 from marketdata.models import MarketIndexDay
 from portfolio.analytics import BENCHMARK_CODE, benchmark_close_now
 from portfolio.models import EquitySnapshot
-
-
-def league_last_day(league: League, today: date) -> date | None:
-    """The last day the league's returns count (today while it runs); None before it starts."""
-    if today < league.starts_on:
-        return None
-    last_day = min(league.ends_on, today)
-    if league.ended_at is not None:
-        last_day = min(last_day, seoul_today(league.ended_at))
-    return last_day
 
 
 def _cumulative(returns: list[tuple[date, float]]) -> dict[date, float]:
@@ -78,7 +68,7 @@ def league_curves(*, league: League, me_id: int | None, leader_id: int | None, n
     user_ids = list(dict.fromkeys(pk for pk in (leader_id, me_id) if pk is not None))
     if last_day is None:
         return {"points": []}
-    live = last_day == today and not league_is_over(league, today)
+    live = league_live_day(league, last_day, today) is not None
     cumulative: dict[int, dict[date, float]] = {}
     if user_ids:
         users = get_user_model().objects.filter(pk__in=user_ids).values("pk")

@@ -34,13 +34,17 @@ def nickname_key(nickname: str) -> str:
     return SEPARATORS.sub("", unicodedata.normalize("NFKC", nickname).casefold())
 
 
+# Hangul fillers are letters to Unicode (\w matches them) but show nothing: a nickname of them is blank.
+INVISIBLE = re.compile("[\u115f\u1160\u3164\uffa0]")
+
+
 def nickname_problem(nickname: str):
     """Why this nickname cannot be used (a translatable message), or None. Does not check taken names."""
     if not nickname:
         return _("Enter a nickname.")
     if not MIN_LENGTH <= len(nickname) <= MAX_LENGTH:
         return _("A nickname has 2 to 20 characters.")
-    if not ALLOWED.match(nickname) or not nickname_key(nickname):
+    if not ALLOWED.match(nickname) or INVISIBLE.search(nickname) or not nickname_key(nickname):
         return _("Use letters, digits, spaces, '_' or '-' only.")
     key = nickname_key(nickname)
     if any(word in key for word in OFFENSIVE) or POSING_AS_MEMBER.match(key):

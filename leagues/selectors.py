@@ -5,7 +5,7 @@ the number of members or opted-in users."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -13,10 +13,28 @@ from django.utils.translation import gettext
 
 from leagues.errors import LeagueNotFound
 from leagues.models import LeaderboardEntry, League, Membership, Metric, Period, Profile, Standing, Visibility
+from marketdata.calendar import SEOUL, seoul_today
 
 
 def league_is_over(league: League, today: date) -> bool:
     return league.ended_at is not None or today > league.ends_on
+
+
+def league_ends_at(league: League) -> datetime:
+    """The instant the league is over: its early end, else midnight KST after its last day."""
+    if league.ended_at is not None:
+        return league.ended_at
+    return datetime.combine(league.ends_on + timedelta(days=1), time.min, tzinfo=SEOUL)
+
+
+def league_last_day(league: League, today: date) -> date | None:
+    """The last day whose returns count: today while it runs, its last day once over; for a league ended early, the
+    day before the end (a day cut short is never complete, and a recomputation later must give the same final
+    standings). None while it has no day to count."""
+    last_day = min(league.ends_on, today)
+    if league.ended_at is not None:
+        last_day = min(last_day, seoul_today(league.ended_at) - timedelta(days=1))
+    return last_day if last_day >= league.starts_on else None
 
 
 def league_status(league: League, today: date) -> str:
@@ -53,7 +71,8 @@ def league_get_for(*, user, league_id: int, join_code: str | None = None) -> Lea
     if league is None:
         raise LeagueNotFound()
     code_ok = join_code is not None and join_code.strip().upper() == league.join_code
-    if league.visibility == Visibility.PRIVATE and not league.is_member and not code_ok:  # type: ignore[attr-defined]
+    mine = league.is_member or league.owner_id == user.pk  # type: ignore[attr-defined]
+    if league.visibility == Visibility.PRIVATE and not mine and not code_ok:
         raise LeagueNotFound()
     return league
 

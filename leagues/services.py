@@ -67,28 +67,32 @@ def league_create(
         errors["visibility"] = [gettext("Choose public or private.")]
     if errors:
         raise InvalidLeague(details=errors)
-    if not user_is_premium(user=owner):
-        if visibility == Visibility.PRIVATE:
-            raise PremiumRequired(gettext("Private leagues are a premium feature."))
-        if selectors.leagues_running_owned(owner=owner, today=today).count() >= FREE_RUNNING_PUBLIC_LEAGUES:
+    premium = user_is_premium(user=owner)  # read before the lock: no network call, but no reason to hold it either
+    if not premium and visibility == Visibility.PRIVATE:
+        raise PremiumRequired(gettext("Private leagues are a premium feature."))
+    with transaction.atomic():
+        # The owner's row, so two creates at once cannot both pass the free limit.
+        locked(get_user_model().objects.filter(pk=owner.pk)).get()
+        running = selectors.leagues_running_owned(owner=owner, today=today).count()
+        if not premium and running >= FREE_RUNNING_PUBLIC_LEAGUES:
             raise PremiumRequired(gettext("Free accounts run one public league at a time; premium runs more."))
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                league = League.objects.create(
-                    name=name,
-                    owner=owner,
-                    starts_on=starts_on,
-                    ends_on=ends_on,
-                    visibility=visibility,
-                    max_members=max_members,
-                    join_code=_new_join_code(),
-                )
-                _member_add(league, owner)
-                _standings_soon(league)
-                return league
-        except IntegrityError:  # a join code drawn twice (32^8 codes): draw again
-            continue
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():  # a savepoint: a join code drawn twice (32^8 codes) is drawn again
+                    league = League.objects.create(
+                        name=name,
+                        owner=owner,
+                        starts_on=starts_on,
+                        ends_on=ends_on,
+                        visibility=visibility,
+                        max_members=max_members,
+                        join_code=_new_join_code(),
+                    )
+            except IntegrityError:
+                continue
+            _member_add(league, owner)
+            _standings_soon(league)
+            return league
     raise RuntimeError("could not draw a free join code")
 
 
@@ -101,7 +105,9 @@ def league_join(*, user, league_id: int, join_code: str | None = None) -> Member
         league = locked(League.objects.filter(pk=league_id)).first()
         if league is None:
             raise LeagueNotFound()
-        code_ok = join_code is not None and secrets.compare_digest(join_code.strip().upper(), league.join_code)
+        code_ok = join_code is not None and secrets.compare_digest(  # bytes: compare_digest refuses non-ASCII text
+            join_code.strip().upper().encode(), league.join_code.encode()
+        )
         if league.visibility == Visibility.PRIVATE and not code_ok:
             raise LeagueNotFound()
         if selectors.league_is_over(league, today):

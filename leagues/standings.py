@@ -17,17 +17,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
+from kernel.db import locked
 from leagues.models import LeaderboardEntry, League, Membership, Period, Profile, Standing
-from leagues.selectors import league_is_over
-from marketdata.calendar import seoul_today
+from leagues.selectors import league_is_over, league_last_day
+from marketdata.calendar import is_trading_day, seoul_today
 from portfolio.analytics import (
     TRADE_TYPES,
     cumulative_return,
-    daily_return,
     day_start,
     max_drawdown,
     risk_free_daily,
@@ -124,6 +125,17 @@ def _live_rows(users: QuerySet, day: date) -> dict[int, list[tuple]]:
     return live
 
 
+def league_daily_return(equity_start: float, equity_end: float, net_flow: float) -> float:
+    """A day's return as a competition must count it: money paid in works from the day's start, money taken out
+    until its end, `(end − start − flow) / (start + deposits)`. Analytics (§13) puts every flow at the day's end,
+    which a deposit invested the same morning turns into a multiple of the day's gain (10M + 90M deposited and
+    invested, +3 %: 30 %); here it is 3 %, and no timing of deposits or withdrawals can raise a day's return."""
+    invested = equity_start + max(net_flow, 0.0)
+    if invested <= 0:
+        return 0.0
+    return (equity_end - equity_start - net_flow) / invested
+
+
 def _chain(rows: Iterator[tuple], first_day: date | None) -> list[tuple[date, float]]:
     """Each account's daily returns (rows in account, date order), merged by day: several steps on one day (a reset's
     two accounts) compound into that day's return."""
@@ -134,7 +146,7 @@ def _chain(rows: Iterator[tuple], first_day: date | None) -> list[tuple[date, fl
             account_id, previous = account, None
         if previous is not None and day <= previous[0]:
             continue  # a live row for a day that has its snapshot
-        r = daily_return(previous[1] if previous else None, equity, net_flow)
+        r = league_daily_return(previous[1] if previous else 0.0, equity, net_flow)
         previous = (day, equity)
         if first_day is None or day >= first_day:
             by_day[day] = (1.0 + by_day.get(day, 0.0)) * (1.0 + r) - 1.0
@@ -165,36 +177,40 @@ def league_standings_compute(*, league: League, now: datetime | None = None) -> 
     prices while it runs), ranked by return and then by the shallower drawdown. Returns the number of members."""
     now = now or timezone.now()
     today = seoul_today(now)
-    if today < league.starts_on:
-        last_day = None
-    else:
-        last_day = min(league.ends_on, today)
-        if league.ended_at is not None:
-            last_day = min(last_day, seoul_today(league.ended_at))
+    last_day = league_last_day(league, today)
     members = Membership.objects.filter(league=league).values("user_id")
-    numbers = dict(Membership.objects.filter(league=league).values_list("user_id", "number"))
     results: dict[int, Performance] = {}
+    trades: dict[int, int] = {}
     if last_day is not None:
-        live_day = today if last_day == today and not league_is_over(league, today) else None
         for user_id, returns in _user_returns(
-            members, first_day=league.starts_on, last_day=last_day, live_day=live_day
+            members, first_day=league.starts_on, last_day=last_day, live_day=league_live_day(league, last_day, today)
         ):
             results[user_id] = Performance.of([r for _day, r in returns])
         trades = _trade_counts(members, league.starts_on, last_day)
-    else:
-        trades = {}
-    ranked = [(user_id, p) for user_id, p in results.items() if p.return_pct is not None]
-    ranks = _rank(ranked, _league_key)
-    rows = [
-        (league.pk, user_id, number, ranks.get(user_id), *_line(results.get(user_id)), trades.get(user_id, 0))
-        for user_id, number in numbers.items()
-    ]
+    ranks = _rank([(user_id, p) for user_id, p in results.items() if p.return_pct is not None], _league_key)
     with transaction.atomic():
+        # The league's row first, as a join takes it: the two never wait on each other in opposite orders. The
+        # members are read under it, so one who joined or left meanwhile is listed (unranked) or gone.
+        locked(League.objects.filter(pk=league.pk)).get()
+        rows = [
+            (league.pk, user_id, number, ranks.get(user_id), *_line(results.get(user_id)), trades.get(user_id, 0))
+            for user_id, number in Membership.objects.filter(league=league).values_list("user_id", "number")
+        ]
         Standing.objects.filter(league=league).delete()
         _insert(Standing, STANDING_COLUMNS, rows)
         League.objects.filter(pk=league.pk).update(standings_computed_at=now)
     league.standings_computed_at = now
     return len(rows)
+
+
+def league_live_day(league: League, last_day: date, today: date) -> date | None:
+    """Today, valued at live prices, while the league runs on a day the market trades (a weekend join must not add
+    a day of returns that a snapshot will never have)."""
+    if last_day != today or league_is_over(league, today):
+        return None
+    if settings.MARKET_HOURS_ENFORCED and not is_trading_day(today):
+        return None
+    return today
 
 
 def _line(performance: Performance | None) -> tuple:

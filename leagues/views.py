@@ -1,7 +1,7 @@
 """League pages, the public leaderboard and the public profile (docs/architecture.md §16). Thin: leagues.services
 writes, leagues.selectors reads; no page shows a username or e-mail, only public names."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,7 +21,7 @@ from leagues.errors import InvalidLeague, InvalidNickname, LeagueNotFound, Nickn
 from leagues.forms import JoinCodeForm, LeagueForm, ProfileForm
 from leagues.models import League, Metric, Period
 from leagues.standings import SHARPE_MIN_DAYS
-from marketdata.calendar import SEOUL, seoul_today
+from marketdata.calendar import seoul_today
 
 PAGE_SIZE = 50
 STATUS_LABELS = {
@@ -41,13 +41,6 @@ def _with_status(leagues, today):
         league.status = selectors.league_status(league, today)
         league.status_label = STATUS_LABELS[league.status]
     return rows
-
-
-def _end_instant(league: League) -> datetime:
-    """When the league is over: its early end, else midnight KST after its last day."""
-    if league.ended_at is not None:
-        return league.ended_at
-    return datetime.combine(league.ends_on + timedelta(days=1), time.min, tzinfo=SEOUL)
 
 
 # --- the list, create, join -------------------------------------------------------------------------------------
@@ -187,7 +180,7 @@ def league_detail_page(request, league_id: int):
         has_leader=leader is not None,
         is_owner=league.owner_id == request.user.pk,
         is_full=league.member_count >= league.max_members,
-        ends_at=_end_instant(league),
+        ends_at=selectors.league_ends_at(league),
         invite_url=request.build_absolute_uri(reverse("league-invite", args=[league.join_code])),
         chart=curves.league_curves(
             league=league,

@@ -75,3 +75,21 @@ def test_a_nickname_claimed_at_once_has_one_owner():
     )
     assert Counter(results) == {"ok": 1, "nickname_taken": 5}
     assert Profile.objects.filter(nickname="선착순").count() == 1
+
+
+def test_joins_and_standings_computations_at_once_neither_fail_nor_lose_a_member():
+    from leagues.standings import league_standings_compute
+
+    league = _league(max_members=50)
+    joiners = [UserFactory() for _ in range(8)]
+
+    def compute():
+        league_standings_compute(league=league)
+        return "ok"
+
+    calls = [outcome(lambda user=user: league_join(user=user, league_id=league.pk)) for user in joiners]
+    results = run_concurrently(calls + [compute] * 4)
+    assert results == ["ok"] * 12
+    league_standings_compute(league=league)
+    assert Standing.objects.filter(league=league).count() == Membership.objects.filter(league=league).count() == 9
+    assert sorted(Standing.objects.filter(league=league).values_list("member_number", flat=True)) == list(range(1, 10))

@@ -78,11 +78,30 @@ def test_a_big_deposit_does_not_lift_a_rank(samsung, store_price):
     first, second = standing(league, skilled), standing(league, rich)
     assert (first.rank, second.rank) == (1, 2)
     assert first.return_pct == pytest.approx(7.0)  # 700,000 on 10,000,000
-    assert second.return_pct == pytest.approx(3.5)  # 350,000 on 10,000,000, the deposit earning nothing
+    # 350,000 earned; the deposit counts as money at work from the day's start (a deposit can never lift a return)
+    assert second.return_pct == pytest.approx(350_000 / 60_000_000 * 100, abs=1e-4)  # stored to 4 decimals
     assert first.days == second.days == 2
     assert (first.trades, second.trades) == (1, 1)
     # The rich member's equity did grow six-fold: the rank is on skill, not on money.
     assert EquitySnapshot.objects.get(account__user=rich, date=MONDAY + timedelta(days=1)).equity == 60_350_000
+
+
+def test_a_deposit_invested_the_same_morning_earns_only_the_market_move(samsung, store_price):
+    skilled, gamer = traders(2)
+    league = a_week_league(skilled, gamer)
+    close_day(MONDAY, store_price, 70_000)
+    with time_machine.travel(at(MONDAY + timedelta(days=1), 9), tick=False):
+        buy(skilled, samsung, 100, 70_000)  # 7,000,000 of 10,000,000 in the stock: +7 % on a +10 % day
+        account_deposit(user=gamer, amount=Decimal(90_000_000))  # ten times the account, all of it in the stock
+        buy(gamer, samsung, 1_420, 70_000)  # 99,400,000
+    close_day(MONDAY + timedelta(days=1), store_price, 77_000)
+    with time_machine.travel(at(MONDAY + timedelta(days=1), 17), tick=False):
+        league_standings_compute(league=league)
+    # Flows at the day's end would read (109,940,000 − 90,000,000) / 10,000,000 − 1 = +99.4 %: a bought rank.
+    gamed = standing(league, gamer)
+    assert gamed.return_pct == pytest.approx(9_940_000 / 100_000_000 * 100, abs=1e-4)  # +9.94 %: the move, once
+    assert gamed.return_pct < 10.0
+    assert (standing(league, gamer).rank, standing(league, skilled).rank) == (1, 2)  # it did hold more stock
 
 
 def test_a_reset_inside_a_league_keeps_the_losses_made_before_it(samsung, store_price):
@@ -248,18 +267,19 @@ def test_the_daily_snapshot_task_recomputes_standings_and_the_leaderboard(samsun
     assert League.objects.get(pk=league.pk).standings_computed_at is not None
 
 
-def test_an_ended_league_is_computed_once_more_and_then_left_alone(db):
+def test_an_ended_league_counts_its_last_full_day_once_more_and_is_then_left_alone(db):
     owner, member = traders(2)
     league = a_week_league(owner, member)
-    snapshots(owner, [10_000_000, 10_500_000])
-    snapshots(member, [10_000_000, 10_200_000])
-    with time_machine.travel(at(MONDAY + timedelta(days=1), 17), tick=False):
-        League.objects.filter(pk=league.pk).update(ended_at=at(MONDAY + timedelta(days=1), 12))
-        assert compute_all()["leagues"] == 1
-        # The day after ending: nothing left to compute for it.
+    snapshots(owner, [10_000_000, 10_500_000, 12_000_000])
+    snapshots(member, [10_000_000, 10_200_000, 10_000_000])
     with time_machine.travel(at(MONDAY + timedelta(days=2), 17), tick=False):
-        snapshots(owner, [10_500_000, 20_000_000], first=MONDAY + timedelta(days=1) + timedelta(days=1))
-        assert compute_all()["leagues"] == 0
+        # Ended at noon on Wednesday: Wednesday, cut short, never counts; Tuesday was its last full day.
+        League.objects.filter(pk=league.pk).update(ended_at=at(MONDAY + timedelta(days=2), 12))
+        assert compute_all()["leagues"] == 1
+    with time_machine.travel(at(MONDAY + timedelta(days=3), 17), tick=False):
+        snapshots(owner, [20_000_000], first=MONDAY + timedelta(days=3))
+        assert compute_all()["leagues"] == 0  # nothing left to compute for it
+        league_standings_compute(league=League.objects.get(pk=league.pk))  # and a late recomputation agrees
     assert standing(league, owner).return_pct == pytest.approx(5.0)  # the days after the end never counted
 
 
@@ -294,3 +314,19 @@ def test_running_leagues_refresh_during_the_session_only(samsung, store_price, s
         store_price("A005930", 84_000)
         assert refresh_running_leagues() == 0
     assert standing(league, bull).return_pct == pytest.approx(7.0)
+
+
+def test_a_weekend_adds_no_day_of_returns_when_trading_follows_krx(samsung, store_price, settings):
+    settings.MARKET_HOURS_ENFORCED = True
+    bull, bear = traders(2)
+    league = a_week_league(bull, bear)
+    League.objects.filter(pk=league.pk).update(ends_on=MONDAY + timedelta(days=13))
+    with time_machine.travel(at(MONDAY, 10), tick=False):
+        buy(bull, samsung, 100, 70_000)
+    for day in range(5):
+        close_day(MONDAY + timedelta(days=day), store_price, 70_000 + 1_000 * day)
+    with time_machine.travel(at(MONDAY + timedelta(days=5), 11), tick=False):  # Saturday
+        store_price("A005930", 90_000)  # a stray quote on a closed day counts for nothing
+        league_standings_compute(league=League.objects.get(pk=league.pk))
+    assert standing(league, bull).days == 5
+    assert standing(league, bull).return_pct == pytest.approx(4.0)  # Friday's close: 74,000

@@ -225,7 +225,7 @@ def test_a_private_league_is_joined_with_its_code_only(user, owner_client, frien
     league = create_league(owner_client, visibility="PRIVATE")
     joiner = client_for(friend)
     before = counts()
-    for body in ({}, {"join_code": ""}, {"join_code": "ZZZZZZZZ"}):
+    for body in ({}, {"join_code": ""}, {"join_code": "ZZZZZZZZ"}, {"join_code": "üüü"}, {"join_code": "참가코드"}):
         assert_error(joiner.post(f"{LEAGUES}/{league['id']}/join", body, format="json"), 404, "league_not_found")
     assert counts() == before
     assert_error(joiner.post(f"{LEAGUES}/{league['id']}/join", {"join_code": 12345678}, format="json"), 400)
@@ -235,6 +235,24 @@ def test_a_private_league_is_joined_with_its_code_only(user, owner_client, frien
     joined = joiner.post(f"{LEAGUES}/{league['id']}/join", {"join_code": code}, format="json")
     assert joined.status_code == 200, joined.content
     assert Membership.objects.filter(league_id=league["id"], user=friend).exists()
+
+
+def test_a_public_league_ignores_a_wrong_or_non_ascii_code(owner_client, friend):
+    league = create_league(owner_client)
+    joined = client_for(friend).post(f"{LEAGUES}/{league['id']}/join", {"join_code": "üüü"}, format="json")
+    assert joined.status_code == 200, joined.content  # public: the code is only an invitation
+
+
+def test_the_owner_who_left_a_private_league_still_sees_and_ends_it(user, owner_client, settings):
+    make_premium(user, settings)
+    league = create_league(owner_client, visibility="PRIVATE")
+    assert owner_client.post(f"{LEAGUES}/{league['id']}/leave").status_code == 204
+    seen = owner_client.get(f"{LEAGUES}/{league['id']}")
+    assert seen.status_code == 200, seen.content
+    assert seen.json()["is_member"] is False
+    ended = owner_client.post(f"{LEAGUES}/{league['id']}/end")
+    assert ended.status_code == 200, ended.content
+    assert ended.json()["status"] == "ended"
 
 
 def test_a_full_league_refuses_the_next_member(owner_client, friend):
@@ -548,6 +566,8 @@ def test_a_taken_nickname_is_409_and_nothing_changes(owner_client, user, friend)
         "관리자",
         "회원 3",
         "Member-12",
+        "\u3164\u3164",
+        "a\u115fb",
         42,
         None,
         True,
