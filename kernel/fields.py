@@ -86,6 +86,30 @@ class StrictIntegerField(serializers.IntegerField):
 DAY_BOUNDS = [MinValueValidator(date(2000, 1, 1)), MaxValueValidator(date(2099, 12, 31))]
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+class StrictDateField(serializers.DateField):
+    """A KST calendar day as a "YYYY-MM-DD" string only (DRF's DateField also takes "20261105")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validators=DAY_BOUNDS, **kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(value)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only (DRF's BooleanField also takes "yes", "on", 1 …)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 def _day_field() -> serializers.DateField:
     return serializers.DateField(
         required=False, help_text=_("Seoul calendar day, inclusive (YYYY-MM-DD)"), validators=DAY_BOUNDS

@@ -6,8 +6,6 @@ Standings and the leaderboard are read from the rows `leagues.standings` compute
 Django's cache until the next computation, so a read costs a fixed handful of indexed queries whatever the size.
 """
 
-import re
-
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -19,7 +17,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from kernel.errors import error_response
-from kernel.fields import DAY_BOUNDS, BodylessAction, StrictIntegerField, visible_text
+from kernel.fields import BodylessAction, StrictBooleanField, StrictDateField, StrictIntegerField, visible_text
 from kernel.pagination import PagePagination
 from kernel.text_fields import StrictCharField
 from leagues import selectors, services
@@ -35,31 +33,6 @@ NOT_FOUND = error_response(
 # shows when these run out.
 STANDINGS_CACHE_SECONDS = 300
 LEADERBOARD_CACHE_SECONDS = 300
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-
-
-# --- strict input fields: a JSON value of the documented type, nothing DRF would coerce -----------------------------
-
-
-class StrictDateField(serializers.DateField):
-    """A KST calendar day as a "YYYY-MM-DD" string only (DRF's DateField also takes "20261105")."""
-
-    def __init__(self, **kwargs):
-        super().__init__(validators=DAY_BOUNDS, **kwargs)
-
-    def to_internal_value(self, value):
-        if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
-            self.fail("invalid", format="YYYY-MM-DD")
-        return super().to_internal_value(value)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """JSON true or false only (DRF's BooleanField also takes "yes", "on", 1 …)."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
 
 
 # --- leagues --------------------------------------------------------------------------------------------------------

@@ -223,7 +223,7 @@ def league_leave(request, league_id: int):
 
 def leaderboard_page(request):
     """Public: opted-in users under their nicknames, as last computed after the daily snapshot."""
-    period = request.GET.get("period") if request.GET.get("period") in Period.values else Period.WEEK
+    period = request.GET.get("period") if request.GET.get("period") in Period.values else Period.ALL  # as the API
     metric = request.GET.get("metric") if request.GET.get("metric") in Metric.values else Metric.RETURN
     entries = selectors.leaderboard(period=period, metric=metric)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
