@@ -2,8 +2,8 @@
 
 A member's return is time-weighted over the user's accounts in date order: each account's chain of daily returns,
 and on a reset day the old account's last step and the new one's first compounded into that day's return. So a
-deposit never lifts a rank (see `league_daily_return`) and a reset inside a league keeps the losses made before it. Today counts at live prices
-where no snapshot of today exists yet.
+deposit never lifts a rank (see `league_daily_return`) and a reset inside a league keeps the losses made before it.
+Today counts at live prices where no snapshot of today exists yet.
 
 The results are written as rows (Standing, LeaderboardEntry) that the pages and the API read by rank: computing
 reads every member's snapshots once, streamed in (user, account, date) order; reading is an index range."""
