@@ -135,7 +135,7 @@ def profile_of(*, user) -> Profile:
 
 def leaderboard(*, period: str, metric: str) -> QuerySet[LeaderboardEntry]:
     """The cached leaderboard of opted-in users, best first. Opting out takes effect at once (the join), a nickname
-    change too; an opt-in shows after the next computation."""
+    change too; an opt-in shows after the next computation (within about 10 minutes)."""
     entries = LeaderboardEntry.objects.filter(
         period=Period(period), user__league_profile__leaderboard_opt_in=True
     ).select_related("user__league_profile")

@@ -34,3 +34,9 @@ def compute_league_standings(league_id: int) -> int:
     """One league at once: when it is created, joined, left or ended, so its page is never a computation behind."""
     league = League.objects.filter(pk=league_id).first()
     return 0 if league is None else standings.league_standings_compute(league=league)
+
+
+@shared_task
+def compute_leaderboard() -> int:
+    """The leaderboard alone, a few minutes after a user opts in (leagues.services._leaderboard_soon)."""
+    return standings.leaderboard_compute()

@@ -269,7 +269,16 @@ def profile_page(request):
             except NicknameTaken as exc:
                 form.add_error("nickname", exc.message)
             else:
-                messages.success(request, _("Your public profile is saved."))
+                if form.cleaned_data["leaderboard_opt_in"] and not profile.leaderboard_opt_in:
+                    messages.success(
+                        request,
+                        _(
+                            "Your public profile is saved. You will be on the leaderboard within about 10 minutes, "
+                            "once your account has a day of history."
+                        ),
+                    )
+                else:
+                    messages.success(request, _("Your public profile is saved."))
                 return redirect("profile")
         status = 400 if form.errors else 200
         return render(request, "leagues/profile.html", {"form": form, "profile": profile}, status=status)

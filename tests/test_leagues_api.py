@@ -513,6 +513,26 @@ def test_the_leaderboard_is_public_and_ranks_by_return_or_sharpe(user, friend, d
     assert [e["nickname"] for e in anonymous.get("/api/v1/leaderboard").json()["results"]] == ["꾸준이"]
 
 
+def test_opting_in_lists_a_user_at_the_end_of_one_shared_wait(user, friend, django_capture_on_commit_callbacks):
+    # Celery runs eagerly in tests: the run that waits LEADERBOARD_OPT_IN_DELAY in production happens at once.
+    history(user, [10_000_000, 10_100_000])
+    history(friend, [10_000_000, 10_300_000])
+    body = {"nickname": "첫참가", "leaderboard_opt_in": True}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(user).patch("/api/v1/profile", body, format="json").status_code == 200
+    listed = APIClient().get("/api/v1/leaderboard").json()["results"]
+    assert [(e["nickname"], e["return_pct"]) for e in listed] == [("첫참가", 1.0)]
+    # A second opt-in inside the same window waits for that window's run instead of starting its own.
+    body = {"nickname": "둘째", "leaderboard_opt_in": True}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(friend).patch("/api/v1/profile", body, format="json").status_code == 200
+    assert not LeaderboardEntry.objects.filter(user=friend).exists()
+    # Renaming (already opted in) schedules nothing.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert client_for(user).patch("/api/v1/profile", {"nickname": "새이름"}, format="json").status_code == 200
+    assert len(callbacks) == 1  # the cache mark of a changed profile, no computation
+
+
 def test_the_leaderboard_before_any_computation_is_empty():
     body = APIClient().get("/api/v1/leaderboard?period=week").json()
     assert (body["count"], body["results"], body["as_of"], body["computed_at"]) == (0, [], None, None)
