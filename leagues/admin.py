@@ -7,27 +7,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from kernel.admin_columns import ReadOnlyAdmin
 from kernel.errors import ApplicationError
 from leagues.errors import LeagueEnded
-from leagues.models import LeaderboardEntry, League, Membership, Profile, Standing
-from leagues.selectors import league_status, public_name
+from leagues.models import LeaderboardEntry, League, LeagueStatus, Membership, Profile, Standing
+from leagues.selectors import league_status, public_name, today_kst
 from leagues.services import league_end, member_remove, profile_update
-from marketdata.calendar import seoul_today
-
-STATUS_LABELS = {
-    "upcoming": _("upcoming"),
-    "running": _("running"),
-    "ended": _("ended"),
-}
-
-
-def _today():
-    return seoul_today(timezone.now())
 
 
 class LeagueStatusFilter(admin.SimpleListFilter):
@@ -35,16 +23,16 @@ class LeagueStatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return list(STATUS_LABELS.items())
+        return LeagueStatus.choices
 
     def queryset(self, request, queryset):
-        today = _today()
+        today = today_kst()
         over = Q(ended_at__isnull=False) | Q(ends_on__lt=today)
-        if self.value() == "ended":
+        if self.value() == LeagueStatus.ENDED:
             return queryset.filter(over)
-        if self.value() == "running":
+        if self.value() == LeagueStatus.RUNNING:
             return queryset.exclude(over).filter(starts_on__lte=today)
-        if self.value() == "upcoming":
+        if self.value() == LeagueStatus.UPCOMING:
             return queryset.exclude(over).filter(starts_on__gt=today)
         return queryset
 
@@ -111,7 +99,7 @@ class LeagueAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("status"))
     def status(self, obj: League) -> str:
-        return str(STATUS_LABELS[league_status(obj, _today())])
+        return league_status(obj, today_kst()).label
 
     def has_add_permission(self, request):
         return False  # leagues are created by their owners, through the rules of league_create

@@ -7,7 +7,6 @@ Django's cache until the next computation, so a read costs a fixed handful of in
 """
 
 from django.core.cache import cache
-from django.utils import timezone
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
@@ -23,7 +22,6 @@ from kernel.text_fields import StrictCharField
 from leagues import selectors, services
 from leagues.models import League, Metric, Period, Visibility
 from leagues.services import MAX_MEMBERS
-from marketdata.calendar import seoul_today
 
 TAGS = ["leagues"]
 NOT_FOUND = error_response(
@@ -36,10 +34,6 @@ LEADERBOARD_CACHE_SECONDS = 300
 
 
 # --- leagues --------------------------------------------------------------------------------------------------------
-
-
-def _today():
-    return seoul_today(timezone.now())
 
 
 class MyStandingOutputSerializer(serializers.Serializer):
@@ -92,7 +86,7 @@ class LeagueOutputSerializer(serializers.Serializer):
 def _league_response(request, league_id: int, *, join_code: str | None = None, status_code=status.HTTP_200_OK):
     league = selectors.league_get_for(user=request.user, league_id=league_id, join_code=join_code)
     mine = selectors.standings_of(user=request.user, league_ids=[league.pk] if league.is_member else [])
-    context = {"today": _today(), "my_standings": mine}
+    context = {"today": selectors.today_kst(), "my_standings": mine}
     return Response(LeagueOutputSerializer(league, context=context).data, status=status_code)
 
 
@@ -122,7 +116,7 @@ class LeaguesApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        today = _today()
+        today = selectors.today_kst()
         leagues = selectors.leagues_visible(user=request.user, scope=filters.validated_data["scope"], today=today)
         paginator = PagePagination()
         page = paginator.paginate_queryset(leagues, request, view=self)

@@ -15,6 +15,14 @@ class Visibility(models.TextChoices):
     PRIVATE = "PRIVATE", pgettext_lazy("league visibility", "Private")
 
 
+class LeagueStatus(models.TextChoices):
+    """Where a league stands on a KST day (leagues.selectors.league_status); not stored: it follows the calendar."""
+
+    UPCOMING = "upcoming", _("Upcoming")
+    RUNNING = "running", _("Running")
+    ENDED = "ended", _("Ended")
+
+
 class League(models.Model):
     name = models.CharField(_("name"), max_length=60)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_leagues")

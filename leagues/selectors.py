@@ -9,10 +9,21 @@ from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from leagues.errors import LeagueNotFound
-from leagues.models import LeaderboardEntry, League, Membership, Metric, Period, Profile, Standing, Visibility
+from leagues.models import (
+    LeaderboardEntry,
+    League,
+    LeagueStatus,
+    Membership,
+    Metric,
+    Period,
+    Profile,
+    Standing,
+    Visibility,
+)
 from marketdata.calendar import SEOUL, seoul_today
 
 
@@ -37,11 +48,14 @@ def league_last_day(league: League, today: date) -> date | None:
     return last_day if last_day >= league.starts_on else None
 
 
-def league_status(league: League, today: date) -> str:
-    """upcoming | running | ended."""
+def league_status(league: League, today: date) -> LeagueStatus:
     if league_is_over(league, today):
-        return "ended"
-    return "upcoming" if today < league.starts_on else "running"
+        return LeagueStatus.ENDED
+    return LeagueStatus.UPCOMING if today < league.starts_on else LeagueStatus.RUNNING
+
+
+def today_kst() -> date:
+    return seoul_today(timezone.now())
 
 
 def leagues_running_owned(*, owner, today: date) -> QuerySet[League]:

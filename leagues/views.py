@@ -9,9 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kernel.errors import ApplicationError
@@ -21,25 +19,15 @@ from leagues.errors import InvalidLeague, InvalidNickname, LeagueNotFound, Nickn
 from leagues.forms import JoinCodeForm, LeagueForm, ProfileForm
 from leagues.models import League, Metric, Period
 from leagues.standings import SHARPE_MIN_DAYS
-from marketdata.calendar import seoul_today
 
 PAGE_SIZE = 50
-STATUS_LABELS = {
-    "upcoming": gettext_lazy("Upcoming"),
-    "running": gettext_lazy("Running"),
-    "ended": gettext_lazy("Ended"),
-}
-
-
-def _today():
-    return seoul_today(timezone.now())
 
 
 def _with_status(leagues, today):
     rows = list(leagues)
     for league in rows:
         league.status = selectors.league_status(league, today)
-        league.status_label = STATUS_LABELS[league.status]
+        league.status_label = league.status.label
     return rows
 
 
@@ -48,7 +36,7 @@ def _with_status(leagues, today):
 
 @login_required
 def leagues_page(request):
-    today = _today()
+    today = selectors.today_kst()
     mine = _with_status(selectors.leagues_visible(user=request.user, scope="mine", today=today), today)
     public = selectors.leagues_visible(user=request.user, scope="public", today=today).filter(is_member=False)
     page = Paginator(public, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -77,7 +65,7 @@ def league_create_page(request):
         status = 403 if premium_required else 400
     else:
         status = 200
-        today = _today()
+        today = selectors.today_kst()
         form = LeagueForm(initial={"starts_on": today, "ends_on": today + timedelta(days=27)})
     context = {"form": form, "premium_required": premium_required}
     return render(request, "leagues/new.html", context, status=status)
@@ -131,7 +119,7 @@ def league_invite_page(request, code: str):
         if response is not None:
             return response
         error, status = exc.message, exc.status_code
-    today = _today()
+    today = selectors.today_kst()
     context = {
         "league": _with_status([league], today)[0],
         "code": league.join_code,
@@ -166,7 +154,7 @@ def league_detail_page(request, league_id: int):
     context = _standings_context(request, league)
     if wants_fragment(request):  # the standings' pager
         return render(request, "leagues/_standings.html", context)
-    today = _today()
+    today = selectors.today_kst()
     mine = selectors.standing_of(league=league, user=request.user) if league.is_member else None
     leader = selectors.standings_page(league=league).filter(rank__isnull=False).first()
     if leader is not None and leader.user_id == request.user.pk:
