@@ -170,6 +170,19 @@ def nickname_of(user) -> str | None:
     return profile.nickname if profile is not None and profile.nickname else None
 
 
+def leaderboard_count(*, period: str, metric: str) -> int:
+    """How many the leaderboard lists (a page's paginator needs it): counting a period's 100,000 entries joined to
+    the opt-in is the slow part of a leaderboard page, and the answer is the same for every reader, so it is kept
+    until the next computation or profile change."""
+    version = leaderboard_version(computed=leaderboard_computed(period=period))
+    key = f"leagues:leaderboard-count:{version}:{period}:{metric}"
+    count = cache.get(key)
+    if count is None:
+        count = leaderboard(period=period, metric=metric).count()
+        cache.set(key, count, 300)
+    return count
+
+
 def public_name(user, *, fallback_number: int | None = None) -> str:
     """A user as others see them: the nickname, or "Member N" in their leagues; never a username."""
     nickname = nickname_of(user)

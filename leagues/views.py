@@ -214,7 +214,9 @@ def leaderboard_page(request):
     period = request.GET.get("period") if request.GET.get("period") in Period.values else Period.ALL  # as the API
     metric = request.GET.get("metric") if request.GET.get("metric") in Metric.values else Metric.RETURN
     entries = selectors.leaderboard(period=period, metric=metric)
-    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(entries, PAGE_SIZE)
+    paginator.count = selectors.leaderboard_count(period=period, metric=metric)  # cached, not counted per view
+    page = paginator.get_page(request.GET.get("page"))
     viewer = request.user.pk if request.user.is_authenticated else None
     for entry in page.object_list:
         entry.public_name = selectors.public_name(entry.user)

@@ -432,6 +432,20 @@ def test_the_leaderboard_lists_only_opted_in_nicknames_and_explains_the_rules(cl
     assert html_of(client, "/leaderboard/?period=bogus&metric=bogus").count('aria-current="page"') == 2
 
 
+def test_an_opt_out_leaves_the_leaderboard_page_at_once_though_its_count_is_cached(
+    client, running_league, member, django_capture_on_commit_callbacks
+):
+    leaderboard_compute()
+    response = client.get("/leaderboard/")
+    assert response.context["page"].paginator.count == 1  # 개미왕, counted once and kept
+    assert response.content.decode().count('data-testid="leaderboard-row"') == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        profile_update(user=member, leaderboard_opt_in=False)
+    response = client.get("/leaderboard/")
+    assert response.context["page"].paginator.count == 0  # the kept count went with the profile change
+    assert response.content.decode().count('data-testid="leaderboard-row"') == 0
+
+
 def test_the_profile_page_saves_a_nickname_and_the_opt_in(client, owner):
     client.force_login(owner)
     response = client.post("/profile/", {"nickname": "새내기", "leaderboard_opt_in": "on"})
