@@ -71,7 +71,7 @@ def league_create(
     premium = user_is_premium(user=owner)  # read before the lock: no network call, but no reason to hold it either
     if not premium and visibility == Visibility.PRIVATE:
         raise PremiumRequired(gettext("Private leagues are a premium feature."))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # The owner's row, so two creates at once cannot both pass the free limit.
         locked(get_user_model().objects.filter(pk=owner.pk)).get()
         running = selectors.leagues_running_owned(owner=owner, today=today).count()
@@ -102,7 +102,7 @@ def league_join(*, user, league_id: int, join_code: str | None = None) -> Member
     so two joins never pass max_members. Raises LeagueNotFound (404, also a private league without the right code),
     LeagueEnded, AlreadyMember, LeagueFull (409)."""
     today = seoul_today(timezone.now())
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         league = locked(League.objects.filter(pk=league_id)).first()
         if league is None:
             raise LeagueNotFound()
@@ -153,7 +153,7 @@ def league_leave(*, user, league_id: int) -> None:
     """Leave a league that has not ended (its final standings keep everyone who finished it). Raises LeagueNotFound,
     NotMember, LeagueEnded."""
     today = seoul_today(timezone.now())
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         league = locked(League.objects.filter(pk=league_id)).first()
         if league is None:
             raise LeagueNotFound()
@@ -173,7 +173,7 @@ def member_remove(*, membership_id: int) -> None:
     league_id = Membership.objects.filter(pk=membership_id).values_list("league_id", flat=True).first()
     if league_id is None:
         return
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         league = locked(League.objects.filter(pk=league_id)).get()
         membership = Membership.objects.filter(pk=membership_id).first()  # read again under the lock
         if membership is not None:
@@ -184,7 +184,7 @@ def member_remove(*, membership_id: int) -> None:
 def league_end(*, league_id: int, by) -> League:
     """End a league now (its owner, or staff). Its standings are computed once more and then final. Raises
     LeagueNotFound for anyone else, LeagueEnded when it is over already."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         league = locked(League.objects.filter(pk=league_id)).first()
         if league is None or not (by.is_staff or league.owner_id == by.pk):
             raise LeagueNotFound()
